@@ -1,0 +1,1 @@
+"""inbox: a Django app that gives a site what Wix Inbox v2 gives a Wix site."""

@@ -1,0 +1,158 @@
+"""Wix's error envelope for every failure, never an HTML page.
+
+``{"message", "details": {"applicationError": {code, description, data}}}`` or
+``{"message", "details": {"validationError": {"fieldViolations": [...]}}}``; 5xx carry empty
+``details``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from inbox.content import (
+    RULE_ENUM,
+    RULE_FORMAT,
+    RULE_MAX_LENGTH,
+    RULE_MIN_LENGTH,
+    RULE_REQUIRED,
+    ContentError,
+    Violation,
+)
+from inbox.exceptions import InboxError
+
+logger = logging.getLogger("inbox")
+
+# DRF field error codes → Wix violated rules.
+_RULES = {
+    "required": RULE_REQUIRED,
+    "null": RULE_REQUIRED,
+    "blank": RULE_MIN_LENGTH,
+    "invalid_choice": RULE_ENUM,
+    "max_length": RULE_MAX_LENGTH,
+    "min_length": RULE_MIN_LENGTH,
+    "max_value": "MAX",
+    "min_value": "MIN",
+}
+
+
+def application_error(
+    status: int, code: str, message: str, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "message": message,
+        "details": {"applicationError": {"code": code, "description": message, "data": data or {}}},
+    }
+
+
+def validation_error(violations: list[Violation]) -> dict[str, Any]:
+    first = violations[0]
+    return {
+        "message": f"{first.field}: {first.description}" if first.field else first.description,
+        "details": {
+            "validationError": {
+                "fieldViolations": [
+                    {
+                        "field": violation.field,
+                        "description": violation.description,
+                        "violatedRule": violation.violated_rule,
+                        "ruleName": "VALIDATION_ERROR",
+                        "data": {},
+                    }
+                    for violation in violations
+                ]
+            }
+        },
+    }
+
+
+def flatten_drf_errors(detail: Any, path: str = "") -> list[Violation]:
+    """DRF's nested ``serializer.errors`` as Wix field violations with dotted paths."""
+    if isinstance(detail, dict):
+        violations = []
+        for key, value in detail.items():
+            key_path = path if key == "non_field_errors" else (f"{path}.{key}" if path else key)
+            violations.extend(flatten_drf_errors(value, key_path))
+        return violations
+    if isinstance(detail, list):
+        if all(isinstance(item, drf.ErrorDetail | str) for item in detail):
+            return [
+                Violation(
+                    field=path,
+                    description=str(item),
+                    violated_rule=_RULES.get(getattr(item, "code", ""), RULE_FORMAT),
+                )
+                for item in detail
+            ]
+        violations = []
+        for index, item in enumerate(detail):
+            violations.extend(flatten_drf_errors(item, f"{path}[{index}]"))
+        return violations
+    return [Violation(field=path, description=str(detail), violated_rule=RULE_FORMAT)]
+
+
+def _drf_response(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, drf.ValidationError):
+        violations = flatten_drf_errors(exc.detail)
+        if violations:
+            return 400, validation_error(violations)
+    codes = {
+        400: "BAD_REQUEST",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        406: "NOT_ACCEPTABLE",
+        413: "PAYLOAD_TOO_LARGE",
+        415: "UNSUPPORTED_MEDIA_TYPE",
+        429: "RESOURCE_EXHAUSTED",
+    }
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+    return status, application_error(status, codes.get(status, "BAD_REQUEST"), str(message))
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF exception handler of every inbox view."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ContentError):
+        status, body = 400, validation_error(exc.violations)
+    elif isinstance(exc, InboxError):
+        status = exc.status_code
+        body = application_error(status, exc.code, exc.message, exc.data)
+    elif isinstance(exc, Http404):
+        status, body = 404, application_error(404, "NOT_FOUND", "Not found")
+    elif isinstance(exc, DjangoPermissionDenied):
+        status, body = 403, application_error(403, "PERMISSION_DENIED", "Permission denied")
+    elif isinstance(exc, drf.APIException):
+        status, body = _drf_response(exc)
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("inbox: database unavailable: %s", exc)
+        status, body = 503, {"message": "Service temporarily unavailable", "details": {}}
+        headers["Retry-After"] = "1"
+    elif isinstance(exc, DatabaseError):
+        logger.exception("inbox: database error")
+        status, body = 500, {"message": "Internal error", "details": {}}
+    else:
+        logger.exception("inbox: unhandled error")
+        status, body = 500, {"message": "Internal error", "details": {}}
+    set_rollback()
+    return Response(body, status=status, headers=headers)
+
+
+def not_found_view(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown paths under the API prefix answer in the envelope, not Django's HTML 404."""
+    return JsonResponse(application_error(404, "NOT_FOUND", "No such endpoint"), status=404)

@@ -1,0 +1,111 @@
+"""Request decoding: JSON bodies with a size cap, and GET parameters in Wix's three forms.
+
+Wix's examples send snake_case keys and its SDK camelCase; both are turned into camelCase here,
+so nothing past this module sees snake_case.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
+
+from inbox.conf import inbox_settings
+from inbox.content import RULE_FORMAT
+from inbox.exceptions import ValidationFailed
+
+_SNAKE = re.compile(r"_([a-z0-9])")
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = "Request body is too large"
+    default_code = "PAYLOAD_TOO_LARGE"
+
+
+def camel_key(key: str) -> str:
+    return _SNAKE.sub(lambda match: match.group(1).upper(), key)
+
+
+def camelize(value: Any) -> Any:
+    """snake_case → camelCase for every dict key, recursively. Values are left alone."""
+    if isinstance(value, dict):
+        return {camel_key(str(key)): camelize(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camelize(item) for item in value]
+    return value
+
+
+class WixJSONParser(JSONParser):
+    """JSON object bodies only, at most ``INBOX["MAX_BODY_BYTES"]``, keys camelCased."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = int(inbox_settings.MAX_BODY_BYTES)
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        try:
+            if declared and int(declared) > limit:
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        except ValueError:
+            raise ParseError("Malformed Content-Length header") from None
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ParseError(f"Request body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ParseError("Request body must be a JSON object")
+        return camelize(data)
+
+
+def _decode_r(value: str) -> dict[str, Any]:
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    except (binascii.Error, UnicodeError, ValueError):
+        raise ValidationFailed.single(
+            ".r", "must be base64url-encoded JSON of the request", RULE_FORMAT
+        ) from None
+    if not isinstance(decoded, dict):
+        raise ValidationFailed.single(".r", "must encode a JSON object", RULE_FORMAT)
+    return decoded
+
+
+def query_request(query: QueryDict) -> dict[str, Any]:
+    """GET parameters as one nested, camelCased request dict.
+
+    Accepts flat (``conversationId=…``), dotted (``paging.limit=10``) and Wix's SDK form
+    (``.r=<base64url JSON of the whole request>``); they may be mixed, ``.r`` wins.
+    """
+    request: dict[str, Any] = {}
+    for raw_key, value in query.items():
+        if raw_key == ".r":
+            continue
+        parts = [camel_key(part) for part in raw_key.split(".") if part]
+        if not parts:
+            continue
+        node = request
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    if ".r" in query:
+        decoded = camelize(_decode_r(str(query.get(".r", ""))))
+        for key, value in decoded.items():
+            if isinstance(value, dict) and isinstance(request.get(key), dict):
+                request[key] = {**request[key], **value}
+            else:
+                request[key] = value
+    return request

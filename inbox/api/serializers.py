@@ -1,0 +1,333 @@
+"""Request shapes (validated into plain values) and response shapes (for the OpenAPI schema).
+
+Responses themselves are built by ``inbox.wire`` so that REST bodies and event payloads are the
+same bytes; the output serializers here describe them for drf-spectacular and are checked
+against real responses by the schema tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers
+
+from inbox.api.errors import flatten_drf_errors
+from inbox.content import (
+    RULE_ONE_OF,
+    RULE_REQUIRED,
+    RULE_REQUIRED_ONE_OF,
+    ContentError,
+    Violation,
+    normalize_badges,
+    normalize_channel_fields,
+    normalize_content,
+)
+from inbox.exceptions import ValidationFailed
+from inbox.models import Message
+from inbox.selectors import ASC, DESC
+from inbox.services import MessageDraft, SendAs
+
+VISIBILITIES = [Message.Visibility.BUSINESS_AND_PARTICIPANT, Message.Visibility.BUSINESS]
+DIRECTIONS = [
+    Message.Direction.BUSINESS_TO_PARTICIPANT,
+    Message.Direction.PARTICIPANT_TO_BUSINESS,
+]
+PARTICIPANT_KEYS = ("contactId", "anonymousVisitorId", "memberId")
+
+
+def _raise_if(violations: list[Violation]) -> None:
+    if violations:
+        raise ValidationFailed(violations)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+class ParticipantIdSerializer(serializers.Serializer[Any]):
+    contactId = serializers.UUIDField(required=False)
+    anonymousVisitorId = serializers.UUIDField(required=False)
+    memberId = serializers.UUIDField(required=False)
+
+
+class GetOrCreateConversationRequestSerializer(serializers.Serializer[Any]):
+    participantId = ParticipantIdSerializer(required=False)
+
+
+def parse_participant_id(data: dict[str, Any], *, required: bool) -> tuple[str, uuid.UUID] | None:
+    """``participantId`` of a get-or-create body as (wire key, GUID); exactly one id."""
+    serializer = GetOrCreateConversationRequestSerializer(data=data)
+    if not serializer.is_valid():
+        _raise_if(flatten_drf_errors(serializer.errors))
+    raw = data.get("participantId")
+    if raw is None:
+        if required:
+            raise ValidationFailed.single("participantId", "is required", RULE_REQUIRED)
+        return None
+    unknown = sorted(set(raw) - set(PARTICIPANT_KEYS))
+    _raise_if(
+        [
+            Violation(f"participantId.{key}", "is not a participant id field", "FIELD_NOT_ALLOWED")
+            for key in unknown
+        ]
+    )
+    given = {
+        key: value
+        for key, value in serializer.validated_data["participantId"].items()
+        if value is not None
+    }
+    if len(given) != 1:
+        rule = RULE_REQUIRED_ONE_OF if not given else RULE_ONE_OF
+        raise ValidationFailed.single(
+            "participantId",
+            "must hold exactly one of contactId, anonymousVisitorId, memberId",
+            rule,
+        )
+    ((key, value),) = given.items()
+    return key, value
+
+
+class MessageInputSerializer(serializers.Serializer[Any]):
+    direction = serializers.ChoiceField(choices=DIRECTIONS)
+    visibility = serializers.ChoiceField(
+        choices=["UNKNOWN_VISIBILITY", *VISIBILITIES], required=False
+    )
+    silent = serializers.BooleanField(required=False, default=False)
+    content = serializers.JSONField()
+
+
+class SendMessageRequestSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField(required=False)
+    message = MessageInputSerializer()
+    sendNotifications = serializers.BooleanField(required=False, default=False)
+    sendAs = serializers.ChoiceField(choices=list(SendAs.ALL), required=False, default="CALLER")
+    silent = serializers.BooleanField(required=False, default=False)
+    typingDelay = serializers.FloatField(required=False)
+    businessUserId = serializers.UUIDField(required=False)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    conversation_id: uuid.UUID | None
+    draft: MessageDraft
+    send_as: str
+    business_user_id: uuid.UUID | None
+    fingerprint: str
+
+
+def parse_send_request(data: dict[str, Any], *, app_id: uuid.UUID | None) -> SendRequest:
+    """Validate a send body; every violation (envelope fields and content) in one 400."""
+    serializer = SendMessageRequestSerializer(data=data)
+    valid = serializer.is_valid()
+    violations = [] if valid else flatten_drf_errors(serializer.errors)
+    raw_message = data.get("message")
+    content = None
+    badges: list[dict[str, object]] = []
+    channels: dict[str, object] = {}
+    if isinstance(raw_message, dict):
+        try:
+            content = normalize_content(
+                raw_message.get("content"), app_id=str(app_id) if app_id else None
+            )
+        except ContentError as error:
+            violations = [v for v in violations if not v.field.startswith("message.content")]
+            violations.extend(error.violations)
+        for normalize in (
+            lambda: normalize_badges(raw_message.get("badges")),
+            lambda: normalize_channel_fields(raw_message),
+        ):
+            try:
+                result = normalize()
+            except ContentError as error:
+                violations.extend(error.violations)
+            else:
+                if isinstance(result, list):
+                    badges = result
+                else:
+                    channels = result
+    if valid and data.get("sendAs") == SendAs.BUSINESS_USER and not data.get("businessUserId"):
+        violations.append(
+            Violation("businessUserId", "is required when sendAs is BUSINESS_USER", RULE_REQUIRED)
+        )
+    _raise_if(violations)
+    assert content is not None
+    values = serializer.validated_data
+    message_values = values["message"]
+    visibility = message_values.get("visibility") or Message.Visibility.BUSINESS_AND_PARTICIPANT
+    if visibility == "UNKNOWN_VISIBILITY":
+        visibility = Message.Visibility.BUSINESS_AND_PARTICIPANT
+    draft = MessageDraft(
+        direction=message_values["direction"],
+        visibility=visibility,
+        content=content,
+        badges=badges,
+        target_channels=list(channels.get("targetChannels") or []),  # type: ignore[call-overload]
+        source_channel=str(channels.get("sourceChannel") or "UNKNOWN_CHANNEL_TYPE"),
+        target_channel_ids=list(channels.get("targetChannelIds") or []),  # type: ignore[call-overload]
+        source_channel_id=channels.get("sourceChannelId"),  # type: ignore[arg-type]
+        # ``silent`` on the request is the deprecated spelling of ``message.silent``.
+        silent=bool(message_values.get("silent") or values.get("silent")),
+    )
+    fingerprint = hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+    return SendRequest(
+        conversation_id=values.get("conversationId"),
+        draft=draft,
+        send_as=values.get("sendAs") or SendAs.CALLER,
+        business_user_id=values.get("businessUserId"),
+        fingerprint=fingerprint,
+    )
+
+
+class PagingSerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField(required=False, min_value=0)
+    cursor = serializers.CharField(required=False, max_length=16000, allow_blank=True)
+
+
+class SortingSerializer(serializers.Serializer[Any]):
+    fieldName = serializers.ChoiceField(
+        choices=["sequence", "message_sequence", "messageSequence", ""], required=False
+    )
+    order = serializers.ChoiceField(choices=[ASC, DESC], required=False, default=DESC)
+
+
+class ListMessagesRequestSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES)
+    paging = PagingSerializer(required=False)
+    sorting = SortingSerializer(required=False)
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    conversation_id: uuid.UUID
+    visibility: str
+    limit: int
+    cursor: str
+    order: str
+
+
+def parse_list_request(data: dict[str, Any], *, default_limit: int, max_limit: int) -> ListRequest:
+    serializer = ListMessagesRequestSerializer(data=data)
+    if not serializer.is_valid():
+        _raise_if(flatten_drf_errors(serializer.errors))
+    values = serializer.validated_data
+    paging = values.get("paging") or {}
+    sorting = values.get("sorting") or {}
+    limit = paging.get("limit") or default_limit
+    return ListRequest(
+        conversation_id=values["conversationId"],
+        visibility=values["visibility"],
+        limit=min(limit, max_limit),
+        cursor=paging.get("cursor") or "",
+        order=sorting.get("order") or DESC,
+    )
+
+
+class ReadRequestSerializer(serializers.Serializer[Any]):
+    sequence = serializers.IntegerField(min_value=0)
+
+
+class InteractionRequestSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField(required=False)
+    messageId = serializers.CharField(max_length=20)
+    interactionId = serializers.CharField(min_length=1, max_length=256)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses (schema only; bodies come from inbox.wire)
+
+
+class IdentificationDataSerializer(serializers.Serializer[Any]):
+    anonymousVisitorId = serializers.UUIDField(required=False)
+    memberId = serializers.UUIDField(required=False)
+    wixUserId = serializers.UUIDField(required=False)
+    appId = serializers.UUIDField(required=False)
+    contactId = serializers.UUIDField(required=False)
+
+
+class ContentSerializer(serializers.Serializer[Any]):
+    previewText = serializers.CharField(max_length=256)
+    title = serializers.CharField(required=False)
+    basic = serializers.DictField(required=False)
+    template = serializers.DictField(required=False)
+    minimal = serializers.DictField(required=False)
+    form = serializers.DictField(required=False)
+    system = serializers.DictField(required=False)
+    contentType = serializers.ChoiceField(choices=Message.ContentType.values)
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    content = ContentSerializer()
+    sender = IdentificationDataSerializer()
+    badges = serializers.ListField(child=serializers.DictField())
+    targetChannels = serializers.ListField(child=serializers.CharField())
+    sourceChannel = serializers.CharField()
+    targetChannelIds = serializers.ListField(child=serializers.CharField())
+    sourceChannelId = serializers.CharField(required=False)
+    appId = serializers.UUIDField(required=False)
+    visibility = serializers.ChoiceField(choices=VISIBILITIES)
+    sequence = serializers.CharField(help_text="int64 as a decimal string")
+    direction = serializers.ChoiceField(choices=DIRECTIONS)
+    createdDate = serializers.DateTimeField()
+    silent = serializers.BooleanField()
+
+
+class DisplayDataSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    imageUrl = serializers.CharField(allow_null=True)
+
+
+class ConversationSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    participant = IdentificationDataSerializer()
+    channels = serializers.ListField(child=serializers.CharField())
+    businessDisplayData = DisplayDataSerializer()
+    participantDisplayData = DisplayDataSerializer()
+
+
+class GetOrCreateConversationResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    newConversation = serializers.BooleanField()
+
+
+class GetConversationResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+
+
+class SendMessageResponseSerializer(serializers.Serializer[Any]):
+    message = MessageSerializer()
+
+
+class CursorsSerializer(serializers.Serializer[Any]):
+    next = serializers.CharField(required=False)
+    prev = serializers.CharField(required=False)
+    resume = serializers.CharField(
+        required=False, help_text="Our extension: where a poller continues later (ASC polling)."
+    )
+
+
+class PagingMetadataSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    cursors = CursorsSerializer()
+
+
+class ListMessagesResponseSerializer(serializers.Serializer[Any]):
+    messages = MessageSerializer(many=True)
+    pagingMetadata = PagingMetadataSerializer()
+
+
+class VisitorResponseSerializer(serializers.Serializer[Any]):
+    anonymousVisitorId = serializers.UUIDField()
+    token = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    message = serializers.CharField()
+    details = serializers.DictField()

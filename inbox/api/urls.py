@@ -1,0 +1,19 @@
+"""The app's one URLconf. The site mounts it under the prefixes it wants (the demo project uses
+``/inbox/`` and ``/crm/inbox/``, the second being where Wix's SDK goes on a custom host)."""
+
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+from inbox.api import views
+from inbox.api.errors import not_found_view
+
+router = SimpleRouter(trailing_slash=False)
+router.register("v2/conversations", views.ConversationViewSet, basename="conversation")
+router.register("v2/messages", views.MessageViewSet, basename="message")
+router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
+
+urlpatterns = [
+    *router.urls,
+    # Anything else under the prefix answers in Wix's envelope rather than an HTML 404.
+    re_path(r"^.*$", not_found_view),
+]

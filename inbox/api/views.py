@@ -1,0 +1,266 @@
+"""The REST API: Wix Inbox v2's endpoints plus our extensions (contract §3).
+
+Viewsets are configuration plus delegation: parse the request (serializers), ask selectors what
+the caller may see, call a service to write, shape the answer with ``inbox.wire``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inbox import selectors, services
+from inbox.api import serializers as s
+from inbox.api.authentication import CredentialAuthentication, InboxSessionAuthentication
+from inbox.api.errors import exception_handler
+from inbox.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorPosition,
+    cursor_load,
+    paging_metadata,
+)
+from inbox.api.parsers import WixJSONParser, query_request
+from inbox.content import RULE_FORMAT
+from inbox.exceptions import IdentityDoesNotMatch, PermissionDenied, ValidationFailed
+from inbox.identity import Caller, visitor_token_issue
+from inbox.models import WIRE_KEY_TO_KIND
+from inbox.wire import conversation_json, message_json
+
+IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
+
+
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """Always JSON, whatever ``Accept`` says: no HTML page, no 406."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class HasCaller(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, Caller):
+            raise NotAuthenticated("Authentication credentials were not provided")
+        return True
+
+
+class InboxViewSet(viewsets.ViewSet):
+    """Settings every inbox endpoint shares, independent of the site's ``REST_FRAMEWORK``."""
+
+    authentication_classes = [CredentialAuthentication, InboxSessionAuthentication]
+    permission_classes = [HasCaller]
+    parser_classes = [WixJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    throttle_classes: list[Any] = []
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    @property
+    def caller(self) -> Caller:
+        assert isinstance(self.request.auth, Caller)
+        return self.request.auth
+
+    def require_business_read(self) -> None:
+        if not self.caller.can_read_business():
+            raise PermissionDenied("This endpoint needs business-side read permission")
+
+    def require_business_write(self) -> None:
+        if not self.caller.can_write_business():
+            raise PermissionDenied("This endpoint needs business-side send permission")
+
+
+def _uuid_path(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed.single(field, "must be a GUID", RULE_FORMAT) from None
+
+
+class ConversationViewSet(InboxViewSet):
+    lookup_field = "conversation_id"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        operation_id="getOrCreateConversation",
+        request=s.GetOrCreateConversationRequestSerializer,
+        responses={200: s.GetOrCreateConversationResponseSerializer},
+        summary="Get or create the conversation of a participant",
+    )
+    def create(self, request: Request) -> Response:
+        caller = self.caller
+        data = request.data
+        if caller.is_participant:
+            given = s.parse_participant_id(data, required=False)
+            if given is not None and (given[0] != caller.sender_kind or given[1] != caller.id):
+                raise IdentityDoesNotMatch("A participant may only open its own conversation")
+            assert caller.participant_kind is not None
+            kind, external_id = caller.participant_kind, caller.id
+        else:
+            self.require_business_write()
+            given = s.parse_participant_id(data, required=True)
+            assert given is not None
+            kind, external_id = WIRE_KEY_TO_KIND[given[0]], given[1]
+        conversation, created = services.conversation_get_or_create(
+            kind=kind, external_id=external_id, user=caller.user if caller.is_participant else None
+        )
+        return Response(
+            {"conversation": conversation_json(conversation), "newConversation": created}
+        )
+
+    @extend_schema(
+        operation_id="getConversation",
+        responses={200: s.GetConversationResponseSerializer},
+        summary="Get a conversation",
+    )
+    def retrieve(self, request: Request, conversation_id: str) -> Response:
+        if self.caller.is_business:
+            self.require_business_read()
+        conversation = selectors.conversation_for_caller(
+            caller=self.caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
+        return Response({"conversation": conversation_json(conversation)})
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("conversationId", OpenApiTypes.UUID, required=True),
+    OpenApiParameter("visibility", str, required=True, enum=s.VISIBILITIES),
+    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
+    OpenApiParameter("paging.cursor", str),
+    OpenApiParameter("sorting.fieldName", str, enum=["sequence"]),
+    OpenApiParameter("sorting.order", str, enum=["ASC", "DESC"]),
+    OpenApiParameter(
+        ".r", str, description="Wix SDK form: base64url JSON of the whole request, no padding."
+    ),
+]
+
+
+class MessageViewSet(InboxViewSet):
+    @extend_schema(
+        operation_id="listMessages",
+        parameters=LIST_PARAMETERS,
+        responses={200: s.ListMessagesResponseSerializer},
+        summary="List the messages of a conversation",
+    )
+    def list(self, request: Request) -> Response:
+        caller = self.caller
+        if caller.is_business:
+            self.require_business_read()
+        params = s.parse_list_request(
+            query_request(request.query_params), default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT
+        )
+        visibility = selectors.reader_visibility(caller=caller, requested=params.visibility)
+        conversation = selectors.conversation_for_caller(
+            caller=caller, conversation_id=params.conversation_id
+        )
+        position = (
+            cursor_load(
+                params.cursor,
+                conversation_id=conversation.pk,
+                visibility=visibility,
+                order=params.order,
+            )
+            if params.cursor
+            else CursorPosition()
+        )
+        page = selectors.message_page(
+            conversation_id=conversation.pk,
+            visibility=visibility,
+            order=params.order,
+            limit=params.limit,
+            after=position.after,
+            before=position.before,
+        )
+        return Response(
+            {
+                "messages": [message_json(message) for message in page.messages],
+                "pagingMetadata": paging_metadata(
+                    page,
+                    conversation_id=conversation.pk,
+                    visibility=visibility,
+                    order=params.order,
+                    position=position,
+                ),
+            }
+        )
+
+    @extend_schema(
+        operation_id="sendMessage",
+        request=s.SendMessageRequestSerializer,
+        responses={200: s.SendMessageResponseSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                description="A retry with the same key returns the original message.",
+            )
+        ],
+        summary="Send a message",
+    )
+    def create(self, request: Request) -> Response:
+        caller = self.caller
+        if caller.is_business:
+            self.require_business_write()
+        idempotency_key = _idempotency_key(request)
+        send = s.parse_send_request(request.data, app_id=caller.app.id if caller.app else None)
+        if send.conversation_id is None:
+            if caller.is_business:
+                raise ValidationFailed.single("conversationId", "is required", "REQUIRED_FIELD")
+            conversation = None
+        else:
+            conversation = selectors.conversation_for_caller(
+                caller=caller, conversation_id=send.conversation_id
+            )
+        message, _ = services.message_send(
+            caller=caller,
+            conversation=conversation,
+            draft=send.draft,
+            send_as=send.send_as,
+            business_user_id=send.business_user_id,
+            idempotency_key=idempotency_key,
+            fingerprint=send.fingerprint,
+        )
+        return Response({"message": message_json(message)})
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.META.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not (1 <= len(key) <= 255) or not key.isascii() or not key.isprintable():
+        raise ValidationFailed.single(
+            "Idempotency-Key", "must be 1 to 255 printable ASCII characters", RULE_FORMAT
+        )
+    return key
+
+
+class VisitorViewSet(InboxViewSet):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="createVisitor",
+        request=None,
+        responses={200: s.VisitorResponseSerializer},
+        summary="Issue an anonymous visitor id and its token (our extension)",
+    )
+    def create(self, request: Request) -> Response:
+        visitor_id = services.visitor_create()
+        return Response(
+            {"anonymousVisitorId": str(visitor_id), "token": visitor_token_issue(visitor_id)}
+        )

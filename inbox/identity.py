@@ -1,0 +1,133 @@
+"""Who is calling: an app (API key), a staff user, a member, or an anonymous visitor.
+
+Every entry point (REST, WebSocket) turns its credentials into one ``Caller`` and asks it what it
+may do; nothing else inspects users or keys.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.core import signing
+
+from inbox.conf import inbox_settings
+from inbox.models import App, Message, Participant, user_wire_id
+
+VISITOR_TOKEN_PREFIX = "vt."
+VISITOR_TOKEN_SALT = "inbox.visitor-token"
+API_KEY_PREFIX = "ibx_"
+
+
+class CallerKind(enum.StrEnum):
+    APP = "app"
+    STAFF = "staff"
+    MEMBER = "member"
+    VISITOR = "visitor"
+
+
+@dataclass(frozen=True)
+class Caller:
+    kind: CallerKind
+    # The caller's GUID on the wire: app id, user GUID, member GUID or anonymous visitor id.
+    id: uuid.UUID
+    app: App | None = None
+    user: Any = None
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind in (CallerKind.APP, CallerKind.STAFF)
+
+    @property
+    def is_participant(self) -> bool:
+        return not self.is_business
+
+    @property
+    def scope(self) -> str:
+        """Names the caller for per-caller state such as idempotency keys and throttles."""
+        return f"{self.kind.value}:{self.id}"
+
+    @property
+    def sender_kind(self) -> str:
+        return {
+            CallerKind.APP: Message.SenderKind.APP,
+            CallerKind.STAFF: Message.SenderKind.BUSINESS_USER,
+            CallerKind.MEMBER: Message.SenderKind.MEMBER,
+            CallerKind.VISITOR: Message.SenderKind.ANONYMOUS_VISITOR,
+        }[self.kind]
+
+    @property
+    def participant_kind(self) -> str | None:
+        return {
+            CallerKind.MEMBER: Participant.Kind.MEMBER,
+            CallerKind.VISITOR: Participant.Kind.ANONYMOUS_VISITOR,
+        }.get(self.kind)
+
+    def can_read_business(self) -> bool:
+        if self.kind is CallerKind.APP:
+            return True
+        if self.kind is CallerKind.STAFF:
+            return bool(self.user.has_perm("inbox.view_message"))
+        return False
+
+    def can_write_business(self) -> bool:
+        if self.kind is CallerKind.APP:
+            return True
+        if self.kind is CallerKind.STAFF:
+            return bool(self.user.has_perm("inbox.add_message"))
+        return False
+
+
+def caller_for_app(app: App) -> Caller:
+    return Caller(kind=CallerKind.APP, id=app.id, app=app)
+
+
+def caller_for_user(user: Any) -> Caller | None:
+    """A logged-in Django user: staff work the business side, everyone else is a member."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    kind = CallerKind.STAFF if user.is_staff else CallerKind.MEMBER
+    return Caller(kind=kind, id=user_wire_id(user.pk), user=user)
+
+
+def caller_for_visitor(visitor_id: uuid.UUID) -> Caller:
+    return Caller(kind=CallerKind.VISITOR, id=visitor_id)
+
+
+def visitor_token_issue(visitor_id: uuid.UUID) -> str:
+    return VISITOR_TOKEN_PREFIX + signing.dumps({"v": str(visitor_id)}, salt=VISITOR_TOKEN_SALT)
+
+
+def visitor_token_read(token: str) -> uuid.UUID | None:
+    """The visitor id a token names, or None if it is forged, malformed or expired."""
+    if not token.startswith(VISITOR_TOKEN_PREFIX):
+        return None
+    try:
+        payload = signing.loads(
+            token[len(VISITOR_TOKEN_PREFIX) :],
+            salt=VISITOR_TOKEN_SALT,
+            max_age=inbox_settings.VISITOR_TOKEN_MAX_AGE,
+        )
+        return uuid.UUID(payload["v"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def app_for_key(raw_key: str) -> App | None:
+    if not raw_key.startswith(API_KEY_PREFIX):
+        return None
+    return App.objects.filter(key_hash=App.hash_key(raw_key), is_active=True).first()
+
+
+def caller_for_credential(credential: str) -> Caller | None:
+    """An ``Authorization`` value (raw key, ``Bearer <key>`` or ``Bearer <visitor token>``)."""
+    credential = credential.strip()
+    if credential[:7].lower() == "bearer ":
+        credential = credential[7:].strip()
+    if credential.startswith(VISITOR_TOKEN_PREFIX):
+        visitor_id = visitor_token_read(credential)
+        return caller_for_visitor(visitor_id) if visitor_id else None
+    app = app_for_key(credential)
+    return caller_for_app(app) if app else None

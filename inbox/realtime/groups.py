@@ -1,0 +1,15 @@
+"""Channel-layer group names: ASCII, under 100 characters, built from UUIDs only."""
+
+import uuid
+
+from inbox.conf import inbox_settings
+
+
+def business_group() -> str:
+    """Every event of every conversation, for staff pages and API clients."""
+    return f"{inbox_settings.GROUP_PREFIX}.business"
+
+
+def participant_group(conversation_id: uuid.UUID) -> str:
+    """What the participant of one conversation may see (never ``BUSINESS`` messages)."""
+    return f"{inbox_settings.GROUP_PREFIX}.participant.{uuid.UUID(str(conversation_id)).hex}"

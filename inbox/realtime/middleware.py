@@ -1,0 +1,5 @@
+"""Authentication of WebSocket handshakes."""
+
+from channels.auth import AuthMiddlewareStack
+
+InboxAuthMiddlewareStack = AuthMiddlewareStack
