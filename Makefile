@@ -43,6 +43,12 @@ test: install js browser
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
+# The scaled profile: PostgreSQL + Redis + WORKERS uvicorn workers on one port, DEBUG off,
+# static files collected and served by whitenoise (docs/deployment.md).
+WORKERS ?= 2
+serve: install
+	$(PY) -m project.serve --workers $(WORKERS) --host $(HOST) --port $(PORT)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

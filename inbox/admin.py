@@ -1,31 +1,225 @@
-"""ModelAdmins of the app."""
+"""ModelAdmins of the app, and the staff inbox page (contract §6).
+
+Participants, conversations and messages are read-only here: every write goes through
+``inbox.services`` (sequences, summaries and events are kept there), and the staff inbox page
+writes through the REST API, which calls the services. API apps are created through
+``services.app_create`` so that the raw key is shown once and only its hash is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
-from inbox.models import App, Conversation, Message, Participant
+from inbox import services
+from inbox.models import App, Conversation, Message, Participant, StaffInbox, user_wire_id
+from inbox.realtime.routing import websocket_urlpatterns
+
+# The app's view permission: the same one the REST API checks for business-side reads.
+INBOX_VIEW_PERMISSION = "inbox.view_message"
+INBOX_SEND_PERMISSION = "inbox.add_message"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse and search only; writes belong to the services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "kind", "created_at"]
-    list_filter = ["kind"]
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "external_id", "user", "created_at"]
+    list_filter = ["kind", "created_at"]
     search_fields = ["display_name", "anonymous_visitor_id", "contact_id", "member_id"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "last_message_preview", "last_activity_at"]
-    search_fields = ["participant__display_name", "last_message_preview"]
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "participant_kind",
+        "last_message_preview",
+        "last_activity_at",
+        "last_sequence",
+    ]
+    list_filter = ["participant__kind", "last_message_visibility", "last_activity_at"]
+    search_fields = ["id", "participant__display_name", "last_message_preview"]
     list_select_related = ["participant"]
+    readonly_fields = [
+        "id",
+        "participant",
+        "channels",
+        "last_sequence",
+        "last_message_sequence",
+        "last_message_preview",
+        "last_message_direction",
+        "last_message_visibility",
+        "last_activity_at",
+        "participant_read_sequence",
+        "merged_into",
+        "created_at",
+    ]
+
+    @admin.display(description="participant kind", ordering="participant__kind")
+    def participant_kind(self, conversation: Conversation) -> str:
+        return conversation.participant.get_kind_display()
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["sequence", "conversation", "direction", "visibility", "content_type"]
-    list_filter = ["direction", "visibility", "content_type"]
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "sequence",
+        "conversation",
+        "direction",
+        "visibility",
+        "content_type",
+        "sender",
+        "silent",
+        "created_at",
+    ]
+    list_filter = ["direction", "visibility", "content_type", "silent", "sender_kind"]
+    search_fields = ["preview_text", "=conversation__id", "conversation__participant__display_name"]
     list_select_related = ["conversation__participant"]
+    readonly_fields = [
+        "conversation",
+        "sequence",
+        "sender",
+        "direction",
+        "visibility",
+        "content_type",
+        "content",
+        "preview_text",
+        "silent",
+        "badges",
+        "app_id",
+        "source_channel",
+        "target_channels",
+        "created_at",
+    ]
+    exclude = [
+        "sender_kind",
+        "sender_id",
+        "sender_contact_id",
+        "target_channel_ids",
+        "source_channel_id",
+        "idempotency_scope",
+        "idempotency_key",
+        "request_fingerprint",
+    ]
+
+    @admin.display(description="sender", ordering="sender_kind")
+    def sender(self, message: Message) -> str:
+        return f"{message.sender_kind}: {message.sender_id}"
 
 
 @admin.register(App)
 class AppAdmin(admin.ModelAdmin):
+    """API keys: created through ``services.app_create``; the raw key is shown once, on the page
+    that answers the creation (it is never stored, nor put in a cookie or the session)."""
+
     list_display = ["name", "key_prefix", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "key_prefix"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["name"] if obj is None else ["id", "name", "key_prefix", "is_active", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else ["id", "key_prefix", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: App, form: Any, change: bool) -> None:
+        if change:
+            services.app_update(app=obj, name=obj.name, is_active=obj.is_active)
+            return
+        app, raw_key = services.app_create(name=form.cleaned_data["name"])
+        # The admin logs and answers about ``obj``: make it the row the service created.
+        for model_field in App._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(app, model_field.attname))
+        obj._state = app._state
+        obj._inbox_raw_key = raw_key  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: App, post_url_continue: Any = None
+    ) -> HttpResponse:
+        raw_key = getattr(obj, "_inbox_raw_key", None)
+        if raw_key is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"API key of {obj.name}",
+            "opts": self.opts,
+            "app": obj,
+            "raw_key": raw_key,
+            "changelist_url": reverse(
+                "admin:inbox_app_changelist", current_app=self.admin_site.name
+            ),
+            "change_url": reverse(
+                "admin:inbox_app_change", args=[obj.pk], current_app=self.admin_site.name
+            ),
+        }
+        response = TemplateResponse(request, "admin/inbox/app/key_created.html", context)
+        # Never kept by a browser or a proxy cache: this is the one time the key is shown.
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(StaffInbox)
+class StaffInboxAdmin(admin.ModelAdmin):
+    """The staff inbox page: the conversation list, the open thread, the composer, live."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm(INBOX_VIEW_PERMISSION))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.inbox_view), name=name)]
+
+    def inbox_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        user = request.user
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Staff inbox",
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "inbox_config": {
+                "conversationsUrl": reverse("inbox:conversation-list"),
+                "messagesUrl": reverse("inbox:message-list"),
+                "socketPath": _business_socket_path(),
+                "me": {"wixUserId": str(user_wire_id(user.pk))},
+                "canSend": user.has_perm(INBOX_SEND_PERMISSION),
+                "pageSize": 30,
+            },
+        }
+        return TemplateResponse(request, "admin/inbox/inbox.html", context)
+
+
+def _business_socket_path() -> str:
+    for pattern in websocket_urlpatterns:
+        if getattr(pattern, "name", None) == "inbox-business-stream":
+            return "/" + str(pattern.pattern)
+    return "/ws/inbox/business/"

@@ -19,8 +19,26 @@ DEFAULTS: dict[str, Any] = {
     # Messages replayed to a resuming socket at most, per conversation; past it the client
     # is told to catch up over REST.
     "REPLAY_LIMIT": 500,
+    # A resuming socket is replayed messages from this many seconds before the last sequence it
+    # saw (sequences are allocation times in µs): covers transactions that committed, or events
+    # that were delivered, out of sequence order. Replayed copies carry the ids already seen.
+    "RESUME_WINDOW_SECONDS": 10,
     # Prefix of every channel-layer group name.
     "GROUP_PREFIX": "inbox",
+    # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the
+    # caller's kind; "visitor_create" is POST v2/visitors per client IP. Over it: 429 with
+    # Retry-After. A dict given here is merged over these defaults. Apps (server-side holders
+    # of a secret key) are not limited by default; participants, who are anyone on the web, are.
+    "THROTTLE_RATES": {
+        "app": None,
+        "staff": "30/s",
+        "member": "10/s",
+        "visitor": "10/s",
+        "visitor_create": "60/min",
+    },
+    # The cache holding throttle counters: a shared cache (Redis, database) makes the budgets
+    # hold across server processes; the default local-memory cache counts per process.
+    "THROTTLE_CACHE": "default",
 }
 
 

@@ -271,3 +271,13 @@ class ReadCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} read {self.conversation_id} up to {self.sequence}"
+
+
+class StaffInbox(Conversation):
+    """The staff inbox page of the admin. A proxy with no table of its own: it gives the page its
+    entry on the admin index, under the app, like any model."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "staff inbox"
+        verbose_name_plural = "staff inbox"

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
 from inbox.identity import Caller
-from inbox.models import Conversation, Message
+from inbox.models import Conversation, Message, ReadCursor
 
 ASC = "ASC"
 DESC = "DESC"
@@ -142,3 +145,114 @@ def _exists_before(base: QuerySet[Message], *, ascending: bool, edge: int, inclu
 def _exists_after(base: QuerySet[Message], *, ascending: bool, edge: int, inclusive: bool) -> bool:
     op = ("gte" if inclusive else "gt") if ascending else ("lte" if inclusive else "lt")
     return base.filter(**{f"sequence__{op}": edge}).exists()
+
+
+def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
+    """Every live (not merged-away) conversation, annotated for the staff inbox list.
+
+    ``unread_count`` is per reader: for a staff user, the messages after its own read cursor;
+    for an app (which has no cursor), the messages no staff user has read yet, i.e. after the
+    furthest cursor of anyone. Silent messages and the reader's own messages never count.
+    ``read_sequence`` is that cursor. Both are correlated subqueries, so a page of any size is
+    one query.
+    """
+    if caller.is_participant:
+        raise PermissionDenied("Only the business side lists conversations")
+    cursors = ReadCursor.objects.filter(conversation=OuterRef("pk"))
+    read_sequence: QuerySet[Any, Any]
+    if caller.user is not None:
+        read_sequence = cursors.filter(user=caller.user).values("sequence")[:1]
+    else:
+        read_sequence = (
+            cursors.order_by().values("conversation").annotate(top=Max("sequence")).values("top")
+        )
+    unread = (
+        Message.objects.filter(
+            conversation=OuterRef("pk"), silent=False, sequence__gt=OuterRef("read_sequence")
+        )
+        .exclude(sender_kind=caller.sender_kind, sender_id=caller.id)
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        Conversation.objects.filter(merged_into__isnull=True)
+        .select_related("participant")
+        .annotate(read_sequence=Coalesce(Subquery(read_sequence), Value(0)))
+        .annotate(unread_count=Coalesce(Subquery(unread), Value(0)))
+    )
+
+
+@dataclass(frozen=True)
+class ConversationPosition:
+    """Where a conversation-list page ends: the last row's activity time (None for a
+    conversation that has none yet) and id."""
+
+    last_activity_at: datetime | None
+    conversation_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[Conversation]
+    has_more: bool
+
+
+def conversation_page(
+    queryset: QuerySet[Conversation], *, limit: int, after: ConversationPosition | None = None
+) -> ConversationPage:
+    """One page of the staff list, newest activity first, conversations without activity last.
+
+    Two keyset segments rather than one ``ORDER BY ... NULLS LAST``: the active segment walks
+    ``inbox_conv_activity_idx`` (``-last_activity_at, -id``) as it is, on every database (in
+    PostgreSQL a descending index keeps NULLs first, so a NULLS LAST sort could not use it);
+    the idle segment (no activity yet, ordered by id) is read only when the active one runs
+    out. Hence one or two queries per page, whatever its size.
+    """
+    rows: list[Conversation] = []
+    if after is None or after.last_activity_at is not None:
+        active = queryset.filter(last_activity_at__isnull=False)
+        if after is not None:
+            active = active.filter(
+                Q(last_activity_at__lt=after.last_activity_at)
+                | Q(last_activity_at=after.last_activity_at, pk__lt=after.conversation_id)
+            )
+        rows = list(active.order_by("-last_activity_at", "-pk")[: limit + 1])
+    if len(rows) <= limit:
+        idle = queryset.filter(last_activity_at__isnull=True)
+        if after is not None and after.last_activity_at is None:
+            idle = idle.filter(pk__lt=after.conversation_id)
+        rows.extend(idle.order_by("-pk")[: limit + 1 - len(rows)])
+    return ConversationPage(conversations=rows[:limit], has_more=len(rows) > limit)
+
+
+def participant_visible_last_sequence(*, conversation: Conversation) -> int:
+    """The highest sequence the participant can see; bounds the participant's read cursor so
+    that it reveals nothing about internal messages after it."""
+    top = visible_messages(
+        conversation_id=conversation.pk, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT
+    ).aggregate(top=Max("sequence"))["top"]
+    return int(top or 0)
+
+
+def message_for_participant(
+    *, caller: Caller, message_id: int, conversation_id: uuid.UUID | None = None
+) -> Message:
+    """A message the participant ``caller`` can see, in its own conversation (the one named by
+    ``conversation_id`` if given, merges followed). Anything else, whether it exists or not, is
+    ``NOT_JOINED_CHATROOM``, so message ids cannot be probed."""
+    if not caller.is_participant:
+        raise PermissionDenied("Only the participant of a conversation may do this")
+    message = (
+        Message.objects.select_related("conversation__participant")
+        .filter(pk=message_id, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT)
+        .first()
+    )
+    if message is None or not is_own_conversation(caller=caller, conversation=message.conversation):
+        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+    if conversation_id is not None:
+        named = conversation_for_caller(caller=caller, conversation_id=conversation_id)
+        if named.pk != message.conversation_id:
+            raise NotJoinedChatroom("The message is not in this conversation")
+    return message

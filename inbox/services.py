@@ -17,18 +17,30 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from inbox.content import NormalizedContent
-from inbox.exceptions import IdempotencyConflict, IdentityDoesNotMatch
+from inbox.exceptions import (
+    IdempotencyConflict,
+    IdentityDoesNotMatch,
+    NotJoinedChatroom,
+    PermissionDenied,
+    ValidationFailed,
+)
 from inbox.identity import API_KEY_PREFIX, Caller, CallerKind
 from inbox.models import (
     App,
     Conversation,
     Message,
     Participant,
+    ReadCursor,
     conversation_id_for,
 )
 from inbox.realtime import events
 from inbox.realtime.groups import business_group, participant_group
-from inbox.selectors import follow_merges
+from inbox.selectors import (
+    follow_merges,
+    is_own_conversation,
+    participant_visible_last_sequence,
+)
+from inbox.wire import participant_json
 
 
 class SendAs:
@@ -61,6 +73,13 @@ def app_create(*, name: str) -> tuple[App, str]:
         name=name, key_hash=App.hash_key(raw_key), key_prefix=raw_key[: len(API_KEY_PREFIX) + 6]
     )
     return app, raw_key
+
+
+def app_update(*, app: App, name: str, is_active: bool) -> App:
+    """Rename an API app or switch it off (a switched-off app's key is refused at once)."""
+    App.objects.filter(pk=app.pk).update(name=name, is_active=is_active)
+    app.name, app.is_active = name, is_active
+    return app
 
 
 def visitor_create() -> uuid.UUID:
@@ -291,3 +310,254 @@ def _message_insert(
         groups.append(participant_group(conversation.pk))
     events.publish_on_commit(groups=groups, event=events.message_event(message))
     return message
+
+
+def _postback_app_ids(message: Message) -> dict[str, str | None]:
+    """interactionId → appId of every postback button a participant can press on ``message``."""
+    found: dict[str, str | None] = {}
+    payload = message.content.get("template") or message.content.get("system") or {}
+    for button in payload.get("buttons") or []:
+        postback = button.get("postbackProperties") if isinstance(button, dict) else None
+        if isinstance(postback, dict) and postback.get("interactionId"):
+            found.setdefault(postback["interactionId"], postback.get("appId"))
+    return found
+
+
+def message_interact(*, caller: Caller, message: Message, interaction_id: str) -> None:
+    """The participant pressed a postback button of ``message``: tell the business side.
+
+    Only the participant of the message's conversation may press, only on a message it can see,
+    and only a button that exists; the event goes to the business stream alone.
+    """
+    conversation = message.conversation
+    if (
+        not caller.is_participant
+        or message.visibility != Message.Visibility.BUSINESS_AND_PARTICIPANT
+        or not is_own_conversation(caller=caller, conversation=conversation)
+    ):
+        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+    app_ids = _postback_app_ids(message)
+    if interaction_id not in app_ids:
+        raise ValidationFailed.single(
+            "interactionId", "the message has no postback button with this interactionId", "EXISTS"
+        )
+    event = events.button_interacted_event(
+        message=message,
+        app_id=app_ids[interaction_id],
+        interaction_id=interaction_id,
+        interacted_by=participant_json(conversation.participant),
+    )
+    events.publish_on_commit(groups=[business_group()], event=event)
+
+
+def _free_sequences(taken: set[int], wanted: list[int]) -> dict[int, int]:
+    """New sequences for the ascending ``wanted`` so that none is in ``taken`` and their order
+    is kept: each moves to the first free value at or above both itself and its predecessor's
+    new value. Only the sequences that change are returned; each only ever moves up."""
+    moved: dict[int, int] = {}
+    previous = -1
+    for sequence in wanted:
+        candidate = max(sequence, previous + 1)
+        while candidate in taken:
+            candidate += 1
+        if candidate != sequence:
+            moved[sequence] = candidate
+        previous = candidate
+    return moved
+
+
+def conversation_merge(*, source: Conversation, target: Conversation) -> bool:
+    """Move every message of ``source`` into ``target`` and make ``source`` resolve to it.
+
+    Messages keep their ids and sequences (microsecond allocation times), so ordering by
+    sequence interleaves both histories chronologically; a sequence the target already uses is
+    bumped to the next free one. Returns ``False`` when there was nothing to do (already merged).
+    ``conversations_merged`` goes, after commit, to the business stream and to the participant
+    streams of both conversations.
+    """
+    if source.pk == target.pk:
+        return False
+    with transaction.atomic():
+        # Lock both rows in a fixed order so two merges (or a merge and a send) cannot deadlock.
+        locked = {
+            row.pk: row
+            for row in Conversation.objects.select_for_update()
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id == target.pk:
+            return False
+        if target.merged_into_id is not None:
+            raise IdentityDoesNotMatch("The target conversation was itself merged away")
+        moving = list(
+            Message.objects.filter(conversation=source)
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
+        if moving:
+            taken = set(
+                Message.objects.filter(conversation=target, sequence__gte=moving[0]).values_list(
+                    "sequence", flat=True
+                )
+            )
+            bumped = _free_sequences(taken, moving)
+            # Highest first: a message only moves up, onto values no unmoved one holds.
+            for old, new in sorted(bumped.items(), reverse=True):
+                Message.objects.filter(conversation=source, sequence=old).update(sequence=new)
+            Message.objects.filter(conversation=source).update(conversation=target)
+        else:
+            bumped = {}
+        highest = (
+            Message.objects.filter(conversation=target)
+            .order_by("-sequence")
+            .values_list("sequence", flat=True)
+            .first()
+            or 0
+        )
+        target.last_sequence = max(target.last_sequence, source.last_sequence, highest)
+        if source.last_message_sequence > target.last_message_sequence:
+            target.last_message_sequence = bumped.get(
+                source.last_message_sequence, source.last_message_sequence
+            )
+            target.last_message_preview = source.last_message_preview
+            target.last_message_direction = source.last_message_direction
+            target.last_message_visibility = source.last_message_visibility
+        if source.last_activity_at and (
+            target.last_activity_at is None or source.last_activity_at > target.last_activity_at
+        ):
+            target.last_activity_at = source.last_activity_at
+        target.participant_read_sequence = max(
+            target.participant_read_sequence, source.participant_read_sequence
+        )
+        target.save(
+            update_fields=[
+                "last_sequence",
+                "last_message_sequence",
+                "last_message_preview",
+                "last_message_direction",
+                "last_message_visibility",
+                "last_activity_at",
+                "participant_read_sequence",
+            ]
+        )
+        # Conversations merged into ``source`` earlier now resolve in one hop too.
+        Conversation.objects.filter(merged_into=source).update(merged_into=target)
+        Conversation.objects.filter(pk=source.pk).update(
+            merged_into=target,
+            last_message_sequence=0,
+            last_message_preview="",
+            last_activity_at=None,
+        )
+        events.publish_on_commit(
+            groups=[business_group(), participant_group(source.pk), participant_group(target.pk)],
+            event=events.conversations_merged_event(
+                old_conversation_ids=[source.pk], target_conversation_id=target.pk
+            ),
+        )
+    return True
+
+
+def visitor_claim(*, caller: Caller, visitor_id: uuid.UUID) -> tuple[Conversation, bool]:
+    """A member proves (with its visitor token) that it was this anonymous visitor: the
+    visitor's conversation merges into the member's. Returns the member's conversation and
+    whether a merge happened; claiming again is a no-op."""
+    if caller.kind is not CallerKind.MEMBER:
+        raise PermissionDenied("Only a logged-in member can claim a visitor's conversation")
+    source = (
+        Conversation.objects.select_related("participant")
+        .filter(pk=conversation_id_for(Participant.Kind.ANONYMOUS_VISITOR, visitor_id))
+        .first()
+    )
+    target, _ = conversation_get_or_create(
+        kind=Participant.Kind.MEMBER, external_id=caller.id, user=caller.user
+    )
+    if source is None:
+        return target, False
+    if source.merged_into_id is not None and follow_merges(source).pk != target.pk:
+        raise IdentityDoesNotMatch("This visitor's conversation belongs to another member")
+    return target, conversation_merge(source=source, target=target)
+
+
+@dataclass(frozen=True)
+class ReadState:
+    """A read cursor after ``conversation_mark_read``: who it belongs to (IdentificationData),
+    where it stands, and whether this call moved it."""
+
+    read_by: dict[str, str]
+    sequence: int
+    moved: bool
+
+
+def conversation_mark_read(
+    *, caller: Caller, conversation: Conversation, sequence: int
+) -> ReadState:
+    """Move the caller's read cursor of ``conversation`` forward to ``sequence``.
+
+    A staff user has its own cursor (``ReadCursor``); a participant moves the conversation's
+    ``participant_read_sequence`` (the staff page's "seen" marks). Cursors never move back, also
+    under concurrent calls: each move is one conditional UPDATE. ``sequence`` may not exceed the
+    last sequence the caller can see. A move publishes ``conversation_read`` to the business
+    stream after commit.
+    """
+    if caller.kind is CallerKind.APP:
+        raise PermissionDenied("An app has no read cursor; staff users and participants do")
+    if caller.is_participant:
+        bound = participant_visible_last_sequence(conversation=conversation)
+    else:
+        bound = Conversation.objects.values_list("last_sequence", flat=True).get(pk=conversation.pk)
+    if sequence > bound:
+        raise ValidationFailed.single(
+            "sequence", f"must not exceed the conversation's last sequence ({bound})", "MAX"
+        )
+    with transaction.atomic():
+        if caller.is_participant:
+            participant = conversation.participant
+            read_by = {participant.wire_key: str(participant.external_id)}
+            moved = (
+                Conversation.objects.filter(
+                    pk=conversation.pk, participant_read_sequence__lt=sequence
+                ).update(participant_read_sequence=sequence)
+                > 0
+            )
+            current = Conversation.objects.values_list("participant_read_sequence", flat=True).get(
+                pk=conversation.pk
+            )
+        else:
+            read_by = {Message.SenderKind.BUSINESS_USER.value: str(caller.id)}
+            moved = _read_cursor_advance(
+                conversation=conversation, user=caller.user, sequence=sequence
+            )
+            current = (
+                ReadCursor.objects.filter(conversation=conversation, user=caller.user)
+                .values_list("sequence", flat=True)
+                .first()
+                or 0
+            )
+        if moved:
+            events.publish_on_commit(
+                groups=[business_group()],
+                event=events.conversation_read_event(
+                    conversation_id=conversation.pk, read_by=read_by, sequence=current
+                ),
+            )
+    return ReadState(read_by=read_by, sequence=current, moved=moved)
+
+
+def _read_cursor_advance(*, conversation: Conversation, user: Any, sequence: int) -> bool:
+    cursors = ReadCursor.objects.filter(conversation=conversation, user=user)
+    if cursors.filter(sequence__lt=sequence).update(sequence=sequence, updated_at=timezone.now()):
+        return True
+    if sequence <= 0 or cursors.exists():
+        return False
+    try:
+        with transaction.atomic():
+            ReadCursor.objects.create(conversation=conversation, user=user, sequence=sequence)
+        return True
+    except IntegrityError:
+        # A concurrent first read created the row; move it if it stands behind ours.
+        return bool(
+            cursors.filter(sequence__lt=sequence).update(
+                sequence=sequence, updated_at=timezone.now()
+            )
+        )

@@ -25,15 +25,29 @@ def iso_micro(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def canonical_order(value: Any) -> Any:
+    """JSON with every object's keys sorted, recursively.
+
+    Stored JSON comes back from PostgreSQL's ``jsonb`` with its keys reordered (by length, then
+    bytes), while a message just sent still has them in the order they were built. Emitting
+    both in one order makes a sent message, its event and every later list of it the same
+    bytes on every database."""
+    if isinstance(value, dict):
+        return {key: canonical_order(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical_order(item) for item in value]
+    return value
+
+
 def message_json(message: Message) -> dict[str, Any]:
     sender: dict[str, str] = {message.sender_kind: str(message.sender_id)}
     if message.sender_contact_id and message.sender_kind != Message.SenderKind.CONTACT:
         sender["contactId"] = str(message.sender_contact_id)
     data: dict[str, Any] = {
         "id": str(message.pk),
-        "content": message.content,
+        "content": canonical_order(message.content),
         "sender": sender,
-        "badges": message.badges,
+        "badges": canonical_order(message.badges),
         "targetChannels": message.target_channels,
         "sourceChannel": message.source_channel,
         "targetChannelIds": message.target_channel_ids,
@@ -71,4 +85,26 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
             "name": participant.display_name,
             "imageUrl": participant.avatar_url or None,
         },
+    }
+
+
+def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
+    """One row of the staff conversation list (``GET v2/conversations``, our extension).
+
+    Needs the ``unread_count`` and ``read_sequence`` annotations of
+    ``selectors.conversation_list_for_staff``; sequences are int64 strings, as everywhere.
+    """
+    activity = conversation.last_activity_at
+    return {
+        "conversation": conversation_json(conversation),
+        "participantKind": conversation.participant.kind,
+        "previewText": conversation.last_message_preview,
+        "lastSequence": str(conversation.last_sequence),
+        "lastMessageSequence": str(conversation.last_message_sequence),
+        "lastActivityDate": iso_millis(activity) if activity is not None else None,
+        "lastMessageDirection": conversation.last_message_direction or None,
+        "lastMessageVisibility": conversation.last_message_visibility or None,
+        "unreadCount": conversation.unread_count,  # type: ignore[attr-defined]
+        "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
+        "participantReadSequence": str(conversation.participant_read_sequence),
     }

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,9 +22,14 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-demo-only-key-change-me-0123456789abcdefghijklmnopqrstuv"
-)
+DEMO_SECRET_KEY = "django-insecure-demo-only-key-change-me-0123456789abcdefghijklmnopqrstuv"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEMO_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
+    # Signed visitor tokens, cursors and sessions would be forgeable by anyone who has read this
+    # file. `make serve` generates and persists a key (.secret_key) when none is given.
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG is off: set DJANGO_SECRET_KEY (the demo key is refused outside DEBUG)."
+    )
 ALLOWED_HOSTS = os.environ.get(
     "DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
 ).split(",")
@@ -124,7 +130,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Channels' in-memory layer, logging any dropped message at WARNING.
+            "BACKEND": "inbox.realtime.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
@@ -181,3 +188,15 @@ if not DEBUG:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
+
+# Behind a TLS-terminating proxy (docs/deployment.md) set DJANGO_HTTPS=1: HTTPS redirect, secure
+# cookies, HSTS, and trust of the proxy's X-Forwarded-Proto. Off by default so the demo works on
+# plain http; `check --deploy` then lists security.W004/W008/W012/W016, which is expected there.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 30)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connections
 from rest_framework.test import APIClient
 
 from inbox import services
@@ -15,6 +18,24 @@ from inbox.identity import visitor_token_issue
 from inbox.models import Conversation, Participant
 
 API = "/inbox/v2"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Iterator[None]:
+    """Every test starts with empty rate-limit budgets (the counters live in the cache, which
+    would otherwise carry over from earlier tests of the same process)."""
+    from django.core.cache import caches
+
+    from inbox.conf import inbox_settings
+
+    caches[inbox_settings.THROTTLE_CACHE].clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Test users need no 1M-round PBKDF2: it made every test that creates a user cost ~0.3 s."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -130,3 +151,84 @@ def send(app_client: APIClient) -> Callable[..., dict[str, Any]]:
         return response.json()["message"]
 
     return do_send
+
+
+def assert_app_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The response is Wix's ``applicationError`` envelope with this status and code."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) == {"message", "details"}, body
+    assert set(body["details"]) == {"applicationError"}, body
+    assert body["details"]["applicationError"]["code"] == code, body
+    assert set(body["details"]["applicationError"]) == {"code", "description", "data"}, body
+    return body
+
+
+def field_violations(response: Any) -> dict[str, str]:
+    """``{field path: violated rule}`` of a 400 ``validationError`` envelope."""
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) == {"message", "details"}, body
+    assert set(body["details"]) == {"validationError"}, body
+    violations = body["details"]["validationError"]["fieldViolations"]
+    assert violations, body
+    for violation in violations:
+        assert {"field", "description", "violatedRule"} <= set(violation), violation
+    return {violation["field"]: violation["violatedRule"] for violation in violations}
+
+
+@pytest.fixture
+def concurrent_db(transactional_db: Any, tmp_path: Any) -> Iterator[None]:
+    """A database that threads really share, each thread with its own connection.
+
+    PostgreSQL's test database already is one. SQLite's in-memory test database (shared cache)
+    makes concurrent writers fail at once with "database table is locked" instead of queueing,
+    so on SQLite the test runs on a file copy of it, opened with the project's own options (WAL,
+    BEGIN IMMEDIATE, busy timeout) as ``make run`` opens its database.
+    """
+    connection = connections["default"]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    path = tmp_path / "concurrent.sqlite3"
+    connection.ensure_connection()
+    target = sqlite3.connect(path)
+    connection.connection.backup(target)
+    target.close()
+    original_settings = connections.settings["default"]
+    connections.settings["default"] = {**original_settings, "NAME": str(path)}
+    connections["default"] = connections.create_connection("default")
+    try:
+        yield
+    finally:
+        connections["default"].close()
+        connections.settings["default"] = original_settings
+        connections["default"] = connection
+
+
+def run_concurrently(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(0)`` … ``work(count - 1)`` in threads released at the same instant."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker thread hung"
+    if errors:
+        raise errors[0]
+    return results

@@ -20,9 +20,7 @@ import pytest
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 SCRIPT = JS_DIR / "sdk_compat.mjs"
-INSTALL_HINT = (
-    "run `npm ci --prefix tests/js` (needs Node.js >= 20 and the npm registry)"
-)
+INSTALL_HINT = "run `npm ci --prefix tests/js` (needs Node.js >= 20 and the npm registry)"
 MIN_NODE_MAJOR = 20
 TIMEOUT_S = 120
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core import signing
 
 from inbox.content import RULE_FORMAT
 from inbox.exceptions import ValidationFailed
-from inbox.selectors import ASC, MessagePage
+from inbox.selectors import ASC, ConversationPosition, MessagePage
 
 CURSOR_SALT = "inbox.messages.cursor"
 CURSOR_FIELD = "paging.cursor"
@@ -105,3 +106,38 @@ def paging_metadata(
     if end.after is not None:
         cursors["resume"] = dump(end)
     return {"count": len(messages), "cursors": cursors}
+
+
+CONVERSATION_CURSOR_SALT = "inbox.conversations.cursor"
+CONVERSATION_DEFAULT_LIMIT = 30
+CONVERSATION_MAX_LIMIT = 100
+
+
+def conversation_cursor_dump(*, position: ConversationPosition, filters: dict[str, str]) -> str:
+    """A ``next`` cursor of the staff conversation list, bound to the filters it was made with.
+
+    It names the last row's activity time (``None``: the walk is in the segment of conversations
+    without activity) and id; see ``selectors.conversation_page``."""
+    activity = position.last_activity_at
+    payload = {
+        "t": activity.isoformat() if activity is not None else None,
+        "i": position.conversation_id.hex,
+        "f": filters,
+    }
+    return signing.dumps(payload, salt=CONVERSATION_CURSOR_SALT, compress=True)
+
+
+def conversation_cursor_load(token: str, *, filters: dict[str, str]) -> ConversationPosition:
+    try:
+        payload = signing.loads(token, salt=CONVERSATION_CURSOR_SALT)
+        activity = payload["t"]
+        position = ConversationPosition(
+            last_activity_at=datetime.fromisoformat(activity) if activity is not None else None,
+            conversation_id=uuid.UUID(hex=payload["i"]),
+        )
+        bound = payload["f"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        raise ValidationFailed.single(CURSOR_FIELD, "is not a valid cursor", RULE_FORMAT) from None
+    if bound != filters:
+        raise ValidationFailed.single(CURSOR_FIELD, "was made for other filters", RULE_FORMAT)
+    return position

@@ -60,24 +60,63 @@ class WixJSONParser(JSONParser):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ParseError(f"Request body is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ParseError("Request body must be a JSON object")
+        problem = storable_json_problem(data)
+        if problem:
+            raise ParseError(f"Request body {problem}")
         return camelize(data)
+
+
+# Deeper JSON than any request shape needs; refused before recursive code walks it.
+MAX_JSON_DEPTH = 32
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def storable_json_problem(data: Any) -> str | None:
+    """Why parsed JSON cannot be accepted, or None: nesting past ``MAX_JSON_DEPTH``, or a string
+    (value or key) holding NUL or a lone surrogate (``\\ud800`` escapes are valid JSON text but
+    no database stores them: PostgreSQL refuses both, and UTF-8 cannot encode a surrogate)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return "must not contain NUL characters or unpaired surrogates"
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"is nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 def _decode_r(value: str) -> dict[str, Any]:
     padded = value + "=" * (-len(value) % 4)
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
-    except (binascii.Error, UnicodeError, ValueError):
+        decoded = json.loads(
+            base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"),
+            parse_constant=_refuse_constant,
+        )
+    except (binascii.Error, UnicodeError, ValueError, RecursionError):
         raise ValidationFailed.single(
             ".r", "must be base64url-encoded JSON of the request", RULE_FORMAT
         ) from None
     if not isinstance(decoded, dict):
         raise ValidationFailed.single(".r", "must encode a JSON object", RULE_FORMAT)
+    problem = storable_json_problem(decoded)
+    if problem:
+        raise ValidationFailed.single(".r", problem, RULE_FORMAT)
     return decoded
 
 

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from inbox.api.errors import flatten_drf_errors
 from inbox.content import (
+    RULE_FORMAT,
     RULE_ONE_OF,
     RULE_REQUIRED,
     RULE_REQUIRED_ONE_OF,
@@ -48,10 +49,20 @@ def _raise_if(violations: list[Violation]) -> None:
 # Requests
 
 
+class GuidField(serializers.UUIDField):
+    """A GUID as a JSON string. DRF's ``UUIDField`` also takes a JSON number as ``UUID(int=…)``,
+    which would turn ``42`` into ``00000000-…-00000000002a``."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class ParticipantIdSerializer(serializers.Serializer[Any]):
-    contactId = serializers.UUIDField(required=False)
-    anonymousVisitorId = serializers.UUIDField(required=False)
-    memberId = serializers.UUIDField(required=False)
+    contactId = GuidField(required=False)
+    anonymousVisitorId = GuidField(required=False)
+    memberId = GuidField(required=False)
 
 
 class GetOrCreateConversationRequestSerializer(serializers.Serializer[Any]):
@@ -101,13 +112,13 @@ class MessageInputSerializer(serializers.Serializer[Any]):
 
 
 class SendMessageRequestSerializer(serializers.Serializer[Any]):
-    conversationId = serializers.UUIDField(required=False)
+    conversationId = GuidField(required=False)
     message = MessageInputSerializer()
     sendNotifications = serializers.BooleanField(required=False, default=False)
     sendAs = serializers.ChoiceField(choices=list(SendAs.ALL), required=False, default="CALLER")
     silent = serializers.BooleanField(required=False, default=False)
     typingDelay = serializers.FloatField(required=False)
-    businessUserId = serializers.UUIDField(required=False)
+    businessUserId = GuidField(required=False)
 
 
 @dataclass(frozen=True)
@@ -197,7 +208,7 @@ class SortingSerializer(serializers.Serializer[Any]):
 
 
 class ListMessagesRequestSerializer(serializers.Serializer[Any]):
-    conversationId = serializers.UUIDField()
+    conversationId = GuidField()
     visibility = serializers.ChoiceField(choices=VISIBILITIES)
     paging = PagingSerializer(required=False)
     sorting = SortingSerializer(required=False)
@@ -230,13 +241,63 @@ def parse_list_request(data: dict[str, Any], *, default_limit: int, max_limit: i
 
 
 class ReadRequestSerializer(serializers.Serializer[Any]):
-    sequence = serializers.IntegerField(min_value=0)
+    sequence = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, help_text="int64 as a decimal string"
+    )
+
+
+def parse_read_request(data: dict[str, Any]) -> int:
+    """The sequence of a ``POST v2/conversations/{id}/read`` body."""
+    serializer = ReadRequestSerializer(data=data)
+    if not serializer.is_valid():
+        _raise_if(flatten_drf_errors(serializer.errors))
+    return int(serializer.validated_data["sequence"])
+
+
+class ListConversationsRequestSerializer(serializers.Serializer[Any]):
+    paging = PagingSerializer(required=False)
+
+
+def parse_conversation_paging(
+    data: dict[str, Any], *, default_limit: int, max_limit: int
+) -> tuple[int, str]:
+    """(limit, cursor) of a ``GET v2/conversations`` query; the filters are the FilterSet's."""
+    serializer = ListConversationsRequestSerializer(data={"paging": data.get("paging") or {}})
+    if not serializer.is_valid():
+        _raise_if(flatten_drf_errors(serializer.errors))
+    paging = serializer.validated_data.get("paging") or {}
+    return min(paging.get("limit") or default_limit, max_limit), paging.get("cursor") or ""
 
 
 class InteractionRequestSerializer(serializers.Serializer[Any]):
-    conversationId = serializers.UUIDField(required=False)
+    conversationId = GuidField(required=False)
     messageId = serializers.CharField(max_length=20)
     interactionId = serializers.CharField(min_length=1, max_length=256)
+
+
+@dataclass(frozen=True)
+class InteractionRequest:
+    conversation_id: uuid.UUID | None
+    message_id: int
+    interaction_id: str
+
+
+def parse_interaction_request(data: dict[str, Any]) -> InteractionRequest:
+    serializer = InteractionRequestSerializer(data=data)
+    if not serializer.is_valid():
+        _raise_if(flatten_drf_errors(serializer.errors))
+    values = serializer.validated_data
+    if not values["messageId"].isdecimal():
+        raise ValidationFailed.single("messageId", "must be a message id", RULE_FORMAT)
+    return InteractionRequest(
+        conversation_id=values.get("conversationId"),
+        message_id=int(values["messageId"]),
+        interaction_id=values["interactionId"],
+    )
+
+
+class VisitorClaimRequestSerializer(serializers.Serializer[Any]):
+    token = serializers.CharField(max_length=4096, help_text="The visitor token to claim.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +387,42 @@ class ListMessagesResponseSerializer(serializers.Serializer[Any]):
 class VisitorResponseSerializer(serializers.Serializer[Any]):
     anonymousVisitorId = serializers.UUIDField()
     token = serializers.CharField()
+
+
+class EmptyResponseSerializer(serializers.Serializer[Any]):
+    pass
+
+
+class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    merged = serializers.BooleanField(help_text="Whether this call merged a conversation.")
+
+
+class ConversationRowSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    participantKind = serializers.ChoiceField(choices=["ANONYMOUS_VISITOR", "CONTACT", "MEMBER"])
+    previewText = serializers.CharField(help_text="Preview of the last non-silent message.")
+    lastSequence = serializers.CharField(help_text="Highest sequence in the conversation (int64).")
+    lastMessageSequence = serializers.CharField(
+        help_text="Sequence of the last non-silent message."
+    )
+    lastActivityDate = serializers.DateTimeField(allow_null=True)
+    lastMessageDirection = serializers.ChoiceField(choices=DIRECTIONS, allow_null=True)
+    lastMessageVisibility = serializers.ChoiceField(choices=VISIBILITIES, allow_null=True)
+    unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
+    readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
+    participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")
+
+
+class ListConversationsResponseSerializer(serializers.Serializer[Any]):
+    conversations = ConversationRowSerializer(many=True)
+    pagingMetadata = PagingMetadataSerializer()
+
+
+class ReadResponseSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    readBy = IdentificationDataSerializer()
+    sequence = serializers.CharField(help_text="Where the cursor stands now (int64).")
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

@@ -12,6 +12,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission
@@ -22,20 +23,30 @@ from rest_framework.response import Response
 from inbox import selectors, services
 from inbox.api import serializers as s
 from inbox.api.authentication import CredentialAuthentication, InboxSessionAuthentication
-from inbox.api.errors import exception_handler
+from inbox.api.errors import exception_handler, flatten_drf_errors
+from inbox.api.filters import filter_conversations
 from inbox.api.pagination import (
+    CONVERSATION_DEFAULT_LIMIT,
+    CONVERSATION_MAX_LIMIT,
     DEFAULT_LIMIT,
     MAX_LIMIT,
     CursorPosition,
+    conversation_cursor_dump,
+    conversation_cursor_load,
     cursor_load,
     paging_metadata,
 )
 from inbox.api.parsers import WixJSONParser, query_request
+from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.content import RULE_FORMAT
-from inbox.exceptions import IdentityDoesNotMatch, PermissionDenied, ValidationFailed
-from inbox.identity import Caller, visitor_token_issue
+from inbox.exceptions import (
+    NotJoinedChatroom,
+    PermissionDenied,
+    ValidationFailed,
+)
+from inbox.identity import Caller, visitor_token_issue, visitor_token_read
 from inbox.models import WIRE_KEY_TO_KIND
-from inbox.wire import conversation_json, message_json
+from inbox.wire import conversation_json, conversation_row_json, message_json
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 
@@ -65,7 +76,8 @@ class InboxViewSet(viewsets.ViewSet):
     parser_classes = [WixJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
-    throttle_classes: list[Any] = []
+    # Per caller, INBOX["THROTTLE_RATES"] (429 + Retry-After in the envelope).
+    throttle_classes: list[Any] = [CallerRateThrottle]
 
     def get_exception_handler(self) -> Any:
         return exception_handler
@@ -91,7 +103,18 @@ def _uuid_path(value: str, field: str) -> uuid.UUID:
         raise ValidationFailed.single(field, "must be a GUID", RULE_FORMAT) from None
 
 
+CONVERSATION_LIST_PARAMETERS = [
+    OpenApiParameter("unread", bool, description="Only conversations with unread messages."),
+    OpenApiParameter("participantKind", str, enum=["ANONYMOUS_VISITOR", "CONTACT", "MEMBER"]),
+    OpenApiParameter("q", str, description="Text in the participant's name or the preview."),
+    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
+    OpenApiParameter("paging.cursor", str),
+]
+
+
 class ConversationViewSet(InboxViewSet):
+    """Conversations: Wix's get-or-create and get, plus our staff list and read cursor."""
+
     lookup_field = "conversation_id"
     lookup_value_regex = "[^/]+"
 
@@ -107,7 +130,7 @@ class ConversationViewSet(InboxViewSet):
         if caller.is_participant:
             given = s.parse_participant_id(data, required=False)
             if given is not None and (given[0] != caller.sender_kind or given[1] != caller.id):
-                raise IdentityDoesNotMatch("A participant may only open its own conversation")
+                raise NotJoinedChatroom("A participant may only open its own conversation")
             assert caller.participant_kind is not None
             kind, external_id = caller.participant_kind, caller.id
         else:
@@ -118,6 +141,11 @@ class ConversationViewSet(InboxViewSet):
         conversation, created = services.conversation_get_or_create(
             kind=kind, external_id=external_id, user=caller.user if caller.is_participant else None
         )
+        if caller.is_participant and not selectors.is_own_conversation(
+            caller=caller, conversation=conversation
+        ):
+            # A visitor whose conversation a member has claimed no longer owns it.
+            raise NotJoinedChatroom()
         return Response(
             {"conversation": conversation_json(conversation), "newConversation": created}
         )
@@ -135,6 +163,66 @@ class ConversationViewSet(InboxViewSet):
         )
         return Response({"conversation": conversation_json(conversation)})
 
+    @extend_schema(
+        operation_id="listConversations",
+        parameters=CONVERSATION_LIST_PARAMETERS,
+        responses={200: s.ListConversationsResponseSerializer},
+        summary="List conversations for the staff inbox, newest activity first (our extension)",
+    )
+    def list(self, request: Request) -> Response:
+        if self.caller.is_participant:
+            raise PermissionDenied("Only the business side lists conversations")
+        self.require_business_read()
+        params = query_request(request.query_params)
+        limit, cursor = s.parse_conversation_paging(
+            params, default_limit=CONVERSATION_DEFAULT_LIMIT, max_limit=CONVERSATION_MAX_LIMIT
+        )
+        queryset, filters = filter_conversations(
+            selectors.conversation_list_for_staff(caller=self.caller), params
+        )
+        after = conversation_cursor_load(cursor, filters=filters) if cursor else None
+        page = selectors.conversation_page(queryset, limit=limit, after=after)
+        cursors = {}
+        if page.has_more:
+            last = page.conversations[-1]
+            cursors["next"] = conversation_cursor_dump(
+                position=selectors.ConversationPosition(
+                    last_activity_at=last.last_activity_at, conversation_id=last.pk
+                ),
+                filters=filters,
+            )
+        return Response(
+            {
+                "conversations": [conversation_row_json(row) for row in page.conversations],
+                "pagingMetadata": {"count": len(page.conversations), "cursors": cursors},
+            }
+        )
+
+    @extend_schema(
+        operation_id="markConversationRead",
+        request=s.ReadRequestSerializer,
+        responses={200: s.ReadResponseSerializer},
+        summary="Move the caller's read cursor forward (our extension; participants too)",
+    )
+    @action(detail=True, methods=["post"], url_path="read")
+    def read(self, request: Request, conversation_id: str) -> Response:
+        caller = self.caller
+        if caller.is_business:
+            self.require_business_read()
+        conversation = selectors.conversation_for_caller(
+            caller=caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
+        state = services.conversation_mark_read(
+            caller=caller, conversation=conversation, sequence=s.parse_read_request(request.data)
+        )
+        return Response(
+            {
+                "conversationId": str(conversation.pk),
+                "readBy": state.read_by,
+                "sequence": str(state.sequence),
+            }
+        )
+
 
 LIST_PARAMETERS = [
     OpenApiParameter("conversationId", OpenApiTypes.UUID, required=True),
@@ -150,6 +238,8 @@ LIST_PARAMETERS = [
 
 
 class MessageViewSet(InboxViewSet):
+    """Messages: Wix's list and send, plus our button interactions."""
+
     @extend_schema(
         operation_id="listMessages",
         parameters=LIST_PARAMETERS,
@@ -237,6 +327,25 @@ class MessageViewSet(InboxViewSet):
         )
         return Response({"message": message_json(message)})
 
+    @extend_schema(
+        operation_id="interactWithMessage",
+        request=s.InteractionRequestSerializer,
+        responses={200: s.EmptyResponseSerializer},
+        summary="Press a postback button of a template message (participant; our extension)",
+    )
+    @action(detail=False, methods=["post"], url_path="interactions")
+    def interactions(self, request: Request) -> Response:
+        interaction = s.parse_interaction_request(request.data)
+        message = selectors.message_for_participant(
+            caller=self.caller,
+            message_id=interaction.message_id,
+            conversation_id=interaction.conversation_id,
+        )
+        services.message_interact(
+            caller=self.caller, message=message, interaction_id=interaction.interaction_id
+        )
+        return Response({})
+
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.META.get(IDEMPOTENCY_HEADER)
@@ -250,8 +359,12 @@ def _idempotency_key(request: Request) -> str | None:
 
 
 class VisitorViewSet(InboxViewSet):
+    """Anonymous visitors: a visitor id and its signed token (our extension)."""
+
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
+    # Minting visitor ids needs no credentials: limited per client IP.
+    throttle_classes: list[Any] = [VisitorCreateThrottle]
 
     @extend_schema(
         operation_id="createVisitor",
@@ -264,3 +377,29 @@ class VisitorViewSet(InboxViewSet):
         return Response(
             {"anonymousVisitorId": str(visitor_id), "token": visitor_token_issue(visitor_id)}
         )
+
+    @extend_schema(
+        operation_id="claimVisitor",
+        request=s.VisitorClaimRequestSerializer,
+        responses={200: s.VisitorClaimResponseSerializer},
+        summary="A logged-in member takes over its visitor conversation (our extension)",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="claim",
+        authentication_classes=[CredentialAuthentication, InboxSessionAuthentication],
+        permission_classes=[HasCaller],
+        throttle_classes=[CallerRateThrottle],
+    )
+    def claim(self, request: Request) -> Response:
+        serializer = s.VisitorClaimRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationFailed(flatten_drf_errors(serializer.errors))
+        visitor_id = visitor_token_read(serializer.validated_data["token"])
+        if visitor_id is None:
+            raise ValidationFailed.single(
+                "token", "is not a valid visitor token (forged, malformed or expired)", RULE_FORMAT
+            )
+        conversation, merged = services.visitor_claim(caller=self.caller, visitor_id=visitor_id)
+        return Response({"conversation": conversation_json(conversation), "merged": merged})

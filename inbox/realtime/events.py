@@ -15,8 +15,10 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.utils import timezone
 
 from inbox.models import INBOX_NAMESPACE, Message
+from inbox.realtime.layers import bounded
 from inbox.wire import iso_micro, message_json
 
 logger = logging.getLogger("inbox")
@@ -74,6 +76,67 @@ def message_event(message: Message) -> dict[str, Any]:
     )
 
 
+def button_interacted_event(
+    *, message: Message, app_id: str | None, interaction_id: str, interacted_by: dict[str, str]
+) -> dict[str, Any]:
+    """A participant pressed a postback button of ``message`` (Wix §9.4). Every press is its own
+    event, so the id is random."""
+    data: dict[str, Any] = {
+        "conversationId": str(message.conversation_id),
+        "appId": app_id,
+        "interactionId": interaction_id,
+        "interactedBy": interacted_by,
+        "messageId": str(message.pk),
+    }
+    return event_envelope(
+        event_id=uuid.uuid4(),
+        fqdn=MESSAGE_FQDN,
+        slug=SLUG_BUTTON_INTERACTED,
+        entity_id=str(message.pk),
+        time=timezone.now(),
+        data=data,
+    )
+
+
+def conversations_merged_event(
+    *, old_conversation_ids: list[uuid.UUID], target_conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    """Conversations were merged into ``target_conversation_id`` (Wix §9.5); the id is derived
+    from the merge, so a repeated notice of the same merge carries the same id."""
+    old = sorted(str(pk) for pk in old_conversation_ids)
+    return event_envelope(
+        event_id=uuid.uuid5(
+            INBOX_NAMESPACE, f"event:merge:{','.join(old)}>{target_conversation_id}"
+        ),
+        fqdn=CONVERSATION_FQDN,
+        slug=SLUG_CONVERSATIONS_MERGED,
+        entity_id=str(target_conversation_id),
+        time=timezone.now(),
+        data={"oldConversationIds": old, "targetConversationId": str(target_conversation_id)},
+    )
+
+
+def conversation_read_event(
+    *, conversation_id: uuid.UUID, read_by: dict[str, str], sequence: int
+) -> dict[str, Any]:
+    """A read cursor of ``conversation_id`` moved forward to ``sequence`` (our extension). The id
+    is derived from (conversation, reader, sequence): cursors only move forward, so one id
+    names one move."""
+    reader = ",".join(f"{key}={value}" for key, value in sorted(read_by.items()))
+    return event_envelope(
+        event_id=uuid.uuid5(INBOX_NAMESPACE, f"event:read:{conversation_id}:{reader}:{sequence}"),
+        fqdn=CONVERSATION_FQDN,
+        slug=SLUG_READ,
+        entity_id=str(conversation_id),
+        time=timezone.now(),
+        data={
+            "conversationId": str(conversation_id),
+            "readBy": read_by,
+            "sequence": str(sequence),
+        },
+    )
+
+
 def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
     """Send ``event`` to ``groups`` once the current transaction commits (at once if none)."""
     group_list = list(groups)
@@ -87,13 +150,20 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
     payload = {"type": CONSUMER_HANDLER, "event": event}
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, payload)
-        except Exception:
-            # The write is committed; clients catch up from the database when they resume.
+            async_to_sync(_group_send)(layer, group, payload)
+        except Exception as error:
+            # The write is committed; clients catch up from the database when they resume
+            # (and sockets resynchronise by themselves after a layer outage: realtime/health.py).
             logger.warning(
-                "inbox: could not publish %s %s to %s; clients will catch up on resume",
+                "inbox: could not publish %s %s to %s (%s: %s); clients will catch up on resume",
                 event.get("slug"),
                 event.get("entityId"),
                 group,
-                exc_info=True,
+                type(error).__name__,
+                error,
             )
+
+
+async def _group_send(layer: Any, group: str, payload: dict[str, Any]) -> None:
+    # Bounded: an unreachable Redis must not hold the REST response that triggered the send.
+    await bounded(layer.group_send(group, payload))

@@ -1,3 +1,14 @@
-"""WebSocket routes of the app; the site's ``asgi.py`` mounts them."""
+"""WebSocket routes of the app; the site's ``asgi.py`` mounts them (see README, "Real-time")."""
 
-websocket_urlpatterns: list = []  # filled by the live-push work (issue 3)
+from django.urls import path
+
+from inbox.realtime.consumers import BusinessStreamConsumer, ParticipantStreamConsumer
+
+websocket_urlpatterns = [
+    path("ws/inbox/business/", BusinessStreamConsumer.as_asgi(), name="inbox-business-stream"),
+    path(
+        "ws/inbox/participant/",
+        ParticipantStreamConsumer.as_asgi(),
+        name="inbox-participant-stream",
+    ),
+]

@@ -1,0 +1,229 @@
+"""Benchmark 4 — fan-out: one message to 1,000 business sockets spread over two workers; the
+time from the REST send until the last socket has the frame. Floor: the same sockets on two
+minimal ASGI processes (bench/floor_app.py) forwarding one Redis PUBLISH of the same size.
+
+    .venv/bin/python bench/fanout.py [--quick] [--sockets 1000] [--rounds 30]
+
+The sockets live in two client processes (so the clients' own frame handling is spread over
+both cores like the servers'); arrival times use the system-wide monotonic clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness as h  # noqa: E402
+from bench.floor_app import FLOOR_CHANNEL  # noqa: E402
+
+CLIENT_PROCESSES = 2
+
+
+async def client(ports: list[int], count: int, token: str, floor: bool) -> None:
+    """Child process: ``count`` sockets over ``ports``; prints ``<marker> <last arrival>`` once
+    every socket has a frame carrying the marker."""
+    from websockets.asyncio.client import connect
+
+    async def opener(index: int) -> Any:
+        port = ports[index % len(ports)]
+        if floor:
+            return await connect(
+                f"ws://{h.HOST}:{port}/ws",
+                compression=None,
+                ping_interval=None,
+                max_queue=None,
+                open_timeout=60,
+            )
+        return await h.open_stream(port, h.BUSINESS_STREAM, token)
+
+    sockets = await h.open_many(count, opener, parallel=50)
+    counts: dict[str, int] = {}
+    last: dict[str, float] = {}
+
+    async def read(socket_: Any) -> None:
+        async for frame in socket_:
+            now = time.perf_counter()
+            start = frame.find("fanout-")
+            if start < 0:
+                continue
+            marker = frame[start : frame.index("-end", start)]
+            counts[marker] = counts.get(marker, 0) + 1
+            last[marker] = now
+            if counts[marker] == count:
+                print(f"{marker} {last[marker]!r}", flush=True)
+
+    readers = [asyncio.create_task(read(socket_)) for socket_ in sockets]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until EOF
+    for reader in readers:
+        reader.cancel()
+    await h.close_all(sockets)
+
+
+async def measure(
+    ports: list[int], sockets: int, rounds: int, token: str, send: Any
+) -> list[float]:
+    """Start the client processes, then ``rounds`` times: ``send(marker)`` and wait for all."""
+    per_client = sockets // CLIENT_PROCESSES
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "client",
+            json.dumps({"ports": ports, "count": per_client, "token": token, "floor": send.floor}),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=h.ROOT,
+        )
+        for _ in range(CLIENT_PROCESSES)
+    ]
+    samples = []
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"client failed: {line!r}")
+        await asyncio.sleep(1)
+        for index in range(rounds + 2):
+            marker = f"fanout-{h.RUN_ID}-{int(send.floor)}-{index}"
+            started = time.perf_counter()
+            await send(marker)
+            arrivals = []
+            for process in processes:
+                assert process.stdout is not None
+                line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().split()
+                if not line or line[0] != marker:
+                    raise RuntimeError(f"unexpected client line {line}")
+                arrivals.append(float(line[1]))
+            if index >= 2:  # two warm-up rounds
+                samples.append(h.ms(max(arrivals) - started))
+            await asyncio.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in processes:
+            try:
+                await asyncio.wait_for(process.wait(), 60)
+            except TimeoutError:
+                process.kill()
+    return samples
+
+
+class AppSend:
+    floor = False
+
+    def __init__(self, port: int, key: str, conversation_id: Any) -> None:
+        self.port, self.key, self.conversation_id = port, key, conversation_id
+        self.connection: h.HTTPConnection | None = None
+        self.size = 0
+
+    async def __call__(self, marker: str) -> None:
+        if self.connection is None:
+            self.connection = await h.HTTPConnection(self.port).open()
+        status, body = await self.connection.send_raw(
+            h.send_request(self.key, self.conversation_id, f"{marker}-end")
+        )
+        if status != 200:
+            raise RuntimeError(f"send failed {status}: {body[:200]!r}")
+        self.size = len(body)
+
+
+class FloorSend:
+    floor = True
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.client: Any = None
+
+    async def __call__(self, marker: str) -> None:
+        import redis.asyncio as redis
+
+        if self.client is None:
+            self.client = redis.from_url(h.REDIS_URL)
+        frame = f"{marker}-end".ljust(self.size, "x")
+        await self.client.publish(FLOOR_CHANNEL, frame)
+
+
+def main() -> None:
+    parser = h.parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    if args.quick:
+        args.sockets, args.rounds = 20, 3
+    h.raise_fd_limit(args.sockets + 2048)
+    report = h.Report(
+        title=f"4. Fan-out: one message to {args.sockets:,} business sockets over two workers",
+        headers=["case", "p50 ms", "p99 ms", "mean ms", "max ms", "rounds"],
+    )
+    with h.BenchDatabase("fanout") as db:
+        h.setup_django(db.url)
+        try:
+            with h.step("seed"):
+                key = h.create_app_key()
+                (conversation_id,) = h.create_conversations(1)
+            env = h.server_env(db.url)
+            with (
+                h.Server("project.asgi:application", env=env, name="worker-a") as a,
+                h.Server("project.asgi:application", env=env, name="worker-b") as b,
+            ):
+                sender = AppSend(a.port, key, conversation_id)
+                with h.step(f"{args.rounds} rounds to {args.sockets} sockets"):
+                    app = h.Stats.of(
+                        h.asyncio_run(
+                            measure([a.port, b.port], args.sockets, args.rounds, key, sender)
+                        )
+                    )
+            # The event frame is about the size of the REST body plus the envelope.
+            floor_env = h.server_env(db.url, FLOOR_CHANNEL=FLOOR_CHANNEL)
+            with (
+                h.Server("bench.floor_app:app", env=floor_env, name="floor-a") as fa,
+                h.Server("bench.floor_app:app", env=floor_env, name="floor-b") as fb,
+            ):
+                with h.step("floor"):
+                    floor = h.Stats.of(
+                        h.asyncio_run(
+                            measure(
+                                [fa.port, fb.port],
+                                args.sockets,
+                                args.rounds,
+                                "",
+                                FloorSend(sender.size + 250),
+                            )
+                        )
+                    )
+        finally:
+            h.close_django_connections()
+    for label, stats in (
+        ("REST send → last of the sockets", app),
+        ("floor: Redis PUBLISH → minimal ASGI forwarder → last socket", floor),
+    ):
+        report.row(
+            label, h.fmt(stats.p50), h.fmt(stats.p99), h.fmt(stats.mean), h.fmt(stats.max), stats.n
+        )
+    report.target(
+        f"fan-out to {args.sockets:,} sockets within 100 ms p99",
+        app.p99 <= 100,
+        f"{app.p99:.1f} ms",
+    )
+    report.notes.append(
+        f"two single-worker uvicorn processes with {args.sockets // 2} business sockets each; "
+        f"{CLIENT_PROCESSES} client processes; the frame is the full message event (~{sender.size + 250} bytes)"
+    )
+    report.emit(args)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "client":
+        spec = json.loads(sys.argv[2])
+        h.asyncio_run(client(spec["ports"], spec["count"], spec["token"], spec["floor"]))
+    else:
+        main()

@@ -1,0 +1,197 @@
+"""Benchmark 3 — list: a 30-message page (first page, and a deep cursor page from the middle)
+in conversations of 100, 10k and 1M messages, seeded with bulk SQL; the 1M/100 ratio is the
+point. Floors: the ASGI hello world, and the page's own SQL run directly with psycopg.
+
+    .venv/bin/python bench/list_messages.py [--quick] [--requests 300]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness as h  # noqa: E402
+
+BASE_SEQUENCE = 1_700_000_000_000_000
+PAGE = 30
+
+
+def seed(sizes: list[int]) -> dict[int, uuid.UUID]:
+    from django.db.models.functions import Now
+
+    from inbox.models import Conversation, Message
+
+    conversations = {}
+    for size, conversation_id in zip(sizes, h.create_conversations(len(sizes)), strict=True):
+        h.insert_series(
+            Message,
+            size,
+            computed={
+                "sequence": f"{BASE_SEQUENCE} + i",
+                "created_at": f"now() - make_interval(secs => {size} - i)",
+                # One message in ten is an internal note, as in a real business inbox.
+                "visibility": "CASE WHEN i %% 10 = 0 THEN 'BUSINESS' ELSE 'BUSINESS_AND_PARTICIPANT' END",
+                "preview_text": "'message ' || i",
+                "content": """jsonb_build_object('basic', jsonb_build_object('items',
+                    jsonb_build_array(jsonb_build_object('text', 'message ' || i))))""",
+            },
+            conversation_id=conversation_id,
+            direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+            visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT,
+            content_type=Message.ContentType.BASIC,
+            content={},
+            sender_kind=Message.SenderKind.APP,
+            sender_id=uuid.uuid4(),
+            created_at=None,
+        )
+        Conversation.objects.filter(pk=conversation_id).update(
+            last_sequence=BASE_SEQUENCE + size,
+            last_message_sequence=BASE_SEQUENCE + size,
+            last_activity_at=Now(),
+        )
+        conversations[size] = conversation_id
+    h.analyze()
+    return conversations
+
+
+def deep_cursor(conversation_id: uuid.UUID, size: int) -> str:
+    from inbox.api.pagination import CursorPosition, cursor_dump
+
+    # Default order is DESC: the page continues below the middle of the conversation.
+    return cursor_dump(
+        conversation_id=conversation_id,
+        visibility="BUSINESS",
+        order="DESC",
+        position=CursorPosition(after=BASE_SEQUENCE + size // 2),
+    )
+
+
+async def sequential(port: int, request: bytes, count: int) -> list[float]:
+    connection = await h.HTTPConnection(port).open()
+    samples = []
+    try:
+        for index in range(count + count // 10):
+            started = time.perf_counter()
+            status, body = await connection.send_raw(request)
+            elapsed = time.perf_counter() - started
+            if status != 200:
+                raise RuntimeError(f"{status}: {body[:300]!r}")
+            if index >= count // 10:  # the first tenth warms up
+                samples.append(h.ms(elapsed))
+    finally:
+        await connection.close()
+    return samples
+
+
+def sql_floor(
+    db: h.BenchDatabase, conversation_id: uuid.UUID, after: int | None, count: int
+) -> list[float]:
+    samples = []
+    query = (
+        "SELECT * FROM inbox_message WHERE conversation_id = %s"
+        + (" AND sequence < %s" if after is not None else "")
+        + " ORDER BY sequence DESC LIMIT 31"
+    )
+    params = [conversation_id] + ([after] if after is not None else [])
+    with db.connect() as conn:
+        for index in range(count + count // 10):
+            started = time.perf_counter()
+            rows = conn.execute(query, params).fetchall()
+            elapsed = time.perf_counter() - started
+            assert len(rows) == 31
+            if index >= count // 10:
+                samples.append(h.ms(elapsed))
+    return samples
+
+
+def main() -> None:
+    parser = h.parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    sizes = [100, 10_000, 1_000_000]
+    if args.quick:
+        sizes, args.requests = [100, 1_000], 10
+    report = h.Report(
+        title="3. Message list page (30 messages)",
+        headers=["case", "conversation size", "p50 ms", "p99 ms", "mean ms", "n"],
+    )
+    results: dict[tuple[str, int], h.Stats] = {}
+    with h.BenchDatabase("list") as db:
+        h.setup_django(db.url)
+        try:
+            with h.step(f"seed {sizes} messages"):
+                key = h.create_app_key()
+                conversations = seed(sizes)
+            env = h.server_env(db.url)
+            with h.Server(
+                "project.asgi:application", env=env, workers=args.workers, name="app"
+            ) as server:
+                for size in sizes:
+                    conversation_id = conversations[size]
+                    base = f"{h.API}/messages?conversationId={conversation_id}&visibility=BUSINESS&paging.limit={PAGE}"
+                    for label, path in (
+                        ("first page", base),
+                        (
+                            "deep cursor page",
+                            f"{base}&paging.cursor={deep_cursor(conversation_id, size)}",
+                        ),
+                    ):
+                        request = h.build_request("GET", path, headers={"Authorization": key})
+                        with h.step(f"{label} of {size:,}"):
+                            stats = h.Stats.of(
+                                h.asyncio_run(sequential(server.port, request, args.requests))
+                            )
+                        results[(label, size)] = stats
+                        report.row(
+                            f"GET v2/messages, {label}",
+                            f"{size:,}",
+                            h.fmt(stats.p50),
+                            h.fmt(stats.p99),
+                            h.fmt(stats.mean),
+                            stats.n,
+                        )
+            with h.Server(
+                "bench.floor_app:app", env=env, workers=args.workers, name="floor"
+            ) as floor:
+                hello = h.build_request("GET", "/")
+                stats = h.Stats.of(h.asyncio_run(sequential(floor.port, hello, args.requests)))
+                report.row(
+                    "floor: ASGI hello world",
+                    "-",
+                    h.fmt(stats.p50),
+                    h.fmt(stats.p99),
+                    h.fmt(stats.mean),
+                    stats.n,
+                )
+            for size in (sizes[0], sizes[-1]):
+                for label, after in (("first", None), ("deep", BASE_SEQUENCE + size // 2)):
+                    stats = h.Stats.of(sql_floor(db, conversations[size], after, args.requests))
+                    report.row(
+                        f"floor: the page's SQL ({label}) via psycopg",
+                        f"{size:,}",
+                        h.fmt(stats.p50),
+                        h.fmt(stats.p99),
+                        h.fmt(stats.mean),
+                        stats.n,
+                    )
+        finally:
+            h.close_django_connections()
+    worst = max(stats.p50 for stats in results.values())
+    report.target("list p50 ≤ 5 ms", worst <= 5, f"worst case {worst:.2f} ms")
+    small, large = sizes[0], sizes[-1]
+    for label in ("first page", "deep cursor page"):
+        ratio = results[(label, large)].p50 / results[(label, small)].p50
+        report.target(f"{label}: p50 {large:,} / p50 {small:,} ≤ 1.2", ratio <= 1.2, f"{ratio:.2f}")
+    report.notes.append(
+        "sequential requests on one keep-alive connection, business visibility (one message in "
+        "ten is internal), default DESC order; deep cursor = continuing from the middle"
+    )
+    report.emit(args)
+
+
+if __name__ == "__main__":
+    main()

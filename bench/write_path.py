@@ -1,0 +1,85 @@
+"""Benchmark 7 — write-path efficiency: send throughput (``POST v2/messages``) divided by the
+throughput of a plain Django view doing the same single INSERT with the same pool, same server
+processes, same load (50 clients over 20 conversations).
+
+    .venv/bin/python bench/write_path.py [--quick] [--duration 15]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness as h  # noqa: E402
+
+
+def main() -> None:
+    parser = h.parser(__doc__.strip().splitlines()[0])
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--conversations", type=int, default=20)
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.concurrency, args.conversations = 1.0, 4, 2
+    warmup = 0.3 if args.quick else 3.0
+    h.raise_fd_limit(4096)
+    report = h.Report(
+        title="7. Write-path efficiency",
+        headers=["case", "workers", "clients", "req/s", "p50 ms", "p99 ms", "errors"],
+    )
+    results = {}
+    with h.BenchDatabase("write") as db:
+        h.setup_django(db.url, "bench.settings")
+        try:
+            with h.step("seed"):
+                key = h.create_app_key()
+                conversations = h.create_conversations(args.conversations)
+            cases = {
+                "POST v2/messages (the send path)": [h.send_request(key, c) for c in conversations],
+                "floor: plain Django view, one INSERT": [
+                    h.build_request("POST", f"/bench/plain-insert?conversationId={c}")
+                    for c in conversations
+                ],
+            }
+            env = h.server_env(db.url, DJANGO_SETTINGS_MODULE="bench.settings")
+            with h.Server(
+                "project.asgi:application", env=env, workers=args.workers, name="app"
+            ) as server:
+                for label, requests in cases.items():
+                    with h.step(f"{label} {args.duration}s"):
+                        results[label] = h.asyncio_run(
+                            h.run_load(
+                                server.port,
+                                requests,
+                                concurrency=args.concurrency,
+                                duration=args.duration,
+                                warmup=warmup,
+                            )
+                        )
+        finally:
+            h.close_django_connections()
+    for label, result in results.items():
+        ordered = sorted(h.ms(x) for x in result.latencies)
+        report.row(
+            label,
+            args.workers,
+            args.concurrency,
+            h.fmt(result.rate, 0),
+            h.fmt(h.percentile(ordered, 50)),
+            h.fmt(h.percentile(ordered, 99)),
+            result.errors,
+        )
+    send, plain = results.values()
+    ratio = send.rate / plain.rate if plain.rate else float("nan")
+    report.target("send throughput ≥ 0.7 × the plain-view floor", ratio >= 0.7, f"{ratio:.2f}×")
+    report.notes.append(
+        "both run against the same server processes one after the other; the plain view is "
+        "bench/urls.py (bench-only settings bench/settings.py), a sync view like the API's"
+    )
+    report.emit(args)
+
+
+if __name__ == "__main__":
+    main()

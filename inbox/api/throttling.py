@@ -1,0 +1,85 @@
+"""Request rate limits per caller (DRF throttles), configured in ``INBOX["THROTTLE_RATES"]``.
+
+One budget per identity, whatever IP it calls from: an app, a staff user, a member, a visitor
+(``Caller.scope``). Minting visitor ids (``POST v2/visitors``, no credentials) is limited per
+client IP instead. Over the limit: 429 in Wix's envelope with ``Retry-After`` (seconds).
+
+The counters live in the cache named by ``INBOX["THROTTLE_CACHE"]``; with Django's default
+local-memory cache every server process counts on its own, so a site with several processes that
+wants one budget per caller across them points it at a shared cache (Redis, database).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache import caches
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from inbox.conf import DEFAULTS, inbox_settings
+from inbox.identity import Caller
+
+VISITOR_CREATE_SCOPE = "visitor_create"
+
+
+def throttle_rate(scope: str) -> str | None:
+    """The configured rate of ``scope`` (``"10/s"``, ``"60/min"``…) or None for no limit."""
+    rates = {**DEFAULTS["THROTTLE_RATES"], **(inbox_settings.THROTTLE_RATES or {})}
+    return rates.get(scope)
+
+
+class _InboxRateThrottle(SimpleRateThrottle):
+    """DRF's sliding-window throttle, with its scope and rate decided per request."""
+
+    cache_format = "inbox:throttle:%(scope)s:%(ident)s"
+
+    def __init__(self) -> None:
+        # SimpleRateThrottle reads a fixed scope's rate here; ours depends on the request.
+        self.rate: str | None = None
+        self.num_requests: int | None = None
+        self.duration: int | None = None
+
+    def scope_for(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def ident_for(self, request: Request) -> str:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        scope = self.scope_for(request)
+        if scope is None:
+            return True
+        self.scope = scope
+        self.rate = throttle_rate(scope)
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.cache = caches[inbox_settings.THROTTLE_CACHE]
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.ident_for(request)}
+
+
+class CallerRateThrottle(_InboxRateThrottle):
+    """Every authenticated inbox endpoint: one budget per caller, by the caller's kind."""
+
+    def scope_for(self, request: Request) -> str | None:
+        caller = request.auth
+        return caller.kind.value if isinstance(caller, Caller) else None
+
+    def ident_for(self, request: Request) -> str:
+        assert isinstance(request.auth, Caller)
+        return request.auth.scope
+
+
+class VisitorCreateThrottle(_InboxRateThrottle):
+    """``POST v2/visitors``: one budget per client IP (``REST_FRAMEWORK["NUM_PROXIES"]`` decides
+    whether ``X-Forwarded-For`` is trusted, as for every DRF throttle)."""
+
+    def scope_for(self, request: Request) -> str | None:
+        return VISITOR_CREATE_SCOPE
+
+    def ident_for(self, request: Request) -> str:
+        return str(self.get_ident(request))

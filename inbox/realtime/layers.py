@@ -1,0 +1,51 @@
+"""Channel-layer helpers: bounded calls, and an in-memory layer that does not drop silently."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+
+logger = logging.getLogger("inbox")
+
+# A channel-layer call that takes longer than this is treated as a failure: a REST send must
+# not hang on an unreachable Redis, and a handshake must answer 1013 instead of waiting.
+LAYER_TIMEOUT_SECONDS = 3.0
+
+T = TypeVar("T")
+
+
+async def bounded(call: Awaitable[T], timeout: float = LAYER_TIMEOUT_SECONDS) -> T:
+    return await asyncio.wait_for(call, timeout)
+
+
+def is_in_process(layer: Any) -> bool:
+    """Whether the layer lives in this process (nothing to lose to a network outage)."""
+    return isinstance(layer, ChannelsInMemoryChannelLayer)
+
+
+class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
+    """Channels' in-memory layer, but a message dropped because a consumer's queue is full is
+    logged at WARNING (Channels drops it silently). The consumer catches up on resume."""
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        channels = list(self.groups.get(group, {}).keys())
+        results = await asyncio.gather(
+            *(self.send(channel, message) for channel in channels), return_exceptions=True
+        )
+        for channel, result in zip(channels, results, strict=True):
+            if isinstance(result, ChannelFull):
+                logger.warning(
+                    "inbox: channel layer dropped a message to %s (queue full, capacity %s)",
+                    channel,
+                    self.capacity,
+                )
+            elif isinstance(result, BaseException):
+                raise result

@@ -1,0 +1,70 @@
+"""``{% load inbox %}{% inbox_widget %}``: the visitor chat bubble on any page.
+
+The tag renders one ``<script>`` element; everything else (the bubble, the panel, its styles in a
+Shadow DOM) is built by ``inbox/widget/widget.js`` in the browser. The tag only tells the script
+where the API and the participant stream live and whether the user is logged in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+PARTICIPANT_STREAM_PATH = "/ws/inbox/participant/"
+
+
+def default_api_base() -> str:
+    """Where the site mounted ``inbox.urls`` (``/inbox/v2`` in the demo project)."""
+    try:
+        return reverse("inbox:visitor-list").rsplit("/", 1)[0]
+    except NoReverseMatch:
+        return "/inbox/v2"
+
+
+@register.simple_tag(takes_context=True)
+def inbox_widget(
+    context: template.Context,
+    api: str = "",
+    ws: str = PARTICIPANT_STREAM_PATH,
+    title: str = "Chat with us",
+) -> SafeString:
+    """The widget's ``<script>`` tag.
+
+    Anonymous visitors get no CSRF token (asking for one would set a cookie on a visitor who
+    may never open the chat); they authenticate with a visitor token instead. Logged-in members
+    use their session, so they get the token for ``X-CSRFToken``. Staff users are the business
+    side, not participants: they get no widget (they answer in the staff inbox).
+    """
+    request = context.get("request")
+    # The request (context processor ``request``) also yields the CSRF token; without it the
+    # ``user`` of the auth context processor still tells members apart, and the script then
+    # reads the CSRF cookie.
+    user: Any = getattr(request, "user", None) or context.get("user")
+    authenticated = bool(getattr(user, "is_authenticated", False))
+    if authenticated and (user.is_staff or not user.is_active):
+        return mark_safe("<!-- inbox widget: hidden for staff users -->")
+    attrs: dict[str, Any] = {
+        "src": static("inbox/widget/widget.js"),
+        "css": static("inbox/widget/widget.css"),
+        "api": api or default_api_base(),
+        "ws": ws,
+        "title": title,
+        "authenticated": "true" if authenticated else "false",
+        "csrf": get_token(request) if authenticated and request is not None else "",
+    }
+    # escape(), not format_html's conditional escaping: template literals arrive marked safe,
+    # and every value here ends up inside a double-quoted attribute.
+    return format_html(
+        '<script src="{src}" data-inbox-widget data-api="{api}" data-ws="{ws}" '
+        'data-css="{css}" data-title="{title}" data-authenticated="{authenticated}" '
+        'data-csrf="{csrf}" defer></script>',
+        **{name: escape(str(value)) for name, value in attrs.items()},
+    )

@@ -1,0 +1,182 @@
+"""Browser tests: a real ASGI server process (uvicorn, so WebSockets work; pytest-django's
+``live_server`` is WSGI-only) on the test database, and headless Chromium driven by Playwright.
+
+The server runs the demo project on a free loopback port against the test's database:
+PostgreSQL's test database as it is, or on SQLite a file copy of the in-memory test database
+(``concurrent_db``), which both processes open. Everything the test writes it commits first
+(``transactional_db``), and writes that must publish events go through the server's HTTP API,
+so they reach the server's sockets whatever channel layer is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def database_env() -> dict[str, str]:
+    """Environment that points a server process at the database this test process uses."""
+    settings = connections["default"].settings_dict
+    if connections["default"].vendor == "sqlite":
+        return {"SQLITE_PATH": str(settings["NAME"])}
+    user = settings.get("USER") or "postgres"
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or 5432
+    return {"DATABASE_URL": f"postgres://{user}@{host}:{port}/{settings['NAME']}"}
+
+
+@dataclass
+class AsgiServer:
+    """``uvicorn project.asgi:application`` on a free port; ``url`` is its origin."""
+
+    log_path: Path
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 40) -> None:
+        self.port = free_port()
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "project.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--ws",
+                "websockets",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def asgi_server(concurrent_db: Any, tmp_path: Path) -> Iterator[AsgiServer]:
+    """A real ASGI server process on this test's (committed) database."""
+    env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.pop("SQLITE_PATH", None)
+    env.pop("DATABASE_URL", None)
+    env.update(database_env())
+    env.update(
+        DJANGO_SETTINGS_MODULE="project.settings",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Each server gets its own channel-layer namespace on a shared Redis.
+        CHANNEL_LAYER_PREFIX=f"inbox-e2e-{uuid.uuid4().hex[:8]}",
+        PYTHONUNBUFFERED="1",
+    )
+    server = AsgiServer(log_path=tmp_path / "server.log", env=env)
+    env["DJANGO_CSRF_TRUSTED_ORIGINS"] = "http://127.0.0.1"
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make browser installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, which makes Django refuse the
+    # test's own (plain synchronous) ORM calls; this module's tests opt out of that check.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def context(browser: Any, asgi_server: AsgiServer) -> Iterator[Any]:
+    """A fresh browser profile (no cookies, no storage) per test."""
+    browser_context = browser.new_context(
+        base_url=asgi_server.url, viewport={"width": 1100, "height": 760}
+    )
+    browser_context.set_default_timeout(15_000)
+    try:
+        yield browser_context
+    finally:
+        browser_context.close()

@@ -1,0 +1,450 @@
+"""The visitor chat widget in headless Chromium against a real ASGI server (contract §7).
+
+The staff side is played by an API app: REST calls to the server process and a business-stream
+WebSocket, exactly what a staff page or an integration does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+from inbox import services
+from tests.e2e.conftest import AsgiServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "docs" / "screenshots" / "widget.png"
+TIMEOUT = 15
+HOST = "document.querySelector('inbox-chat-widget').shadowRoot"
+
+
+# The staff side ------------------------------------------------------------------------------
+
+
+class BusinessStream:
+    """A business-stream socket held by the test app."""
+
+    def __init__(self, server: AsgiServer, key: str) -> None:
+        self.exits = ExitStack()
+        self.socket = self.exits.enter_context(
+            ws_connect(
+                f"{server.ws_url}/ws/inbox/business/",
+                origin=server.url,
+                additional_headers={"Authorization": key},
+                open_timeout=TIMEOUT,
+            )
+        )
+        self.socket.send(json.dumps({"type": "resume"}))
+        self.events: list[dict[str, Any]] = []
+        assert self.next_frame()["type"] == "ready"
+
+    def next_frame(self) -> dict[str, Any]:
+        frame = json.loads(self.socket.recv(timeout=TIMEOUT))
+        if frame["type"] == "event":
+            self.events.append(frame["event"])
+        return frame
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        for event in self.events:
+            if predicate(event):
+                return event
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            frame = self.next_frame()
+            if frame["type"] == "event" and predicate(frame["event"]):
+                return frame["event"]
+        raise AssertionError(f"no such event; got {[e['slug'] for e in self.events]}")
+
+    def close(self) -> None:
+        self.exits.close()
+
+
+class Staff:
+    """The business side: REST as an API app, plus its business stream."""
+
+    def __init__(self, server: AsgiServer) -> None:
+        _, self.key = services.app_create(name="e2e staff")
+        self.http = httpx.Client(
+            base_url=server.url + "/inbox/v2", headers={"Authorization": self.key}, timeout=TIMEOUT
+        )
+        self.stream = BusinessStream(server, self.key)
+
+    def send(self, conversation_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(
+            "/messages", json={"conversationId": conversation_id, "message": message}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["message"]
+
+    def reply(self, conversation_id: str, text: str, **extra: Any) -> dict[str, Any]:
+        return self.send(
+            conversation_id,
+            {
+                "direction": "BUSINESS_TO_PARTICIPANT",
+                "content": {"basic": {"items": [{"text": text}]}},
+                **extra,
+            },
+        )
+
+    def close(self) -> None:
+        self.stream.close()
+        self.http.close()
+
+
+@pytest.fixture
+def staff(asgi_server: AsgiServer) -> Iterator[Staff]:
+    staff = Staff(asgi_server)
+    try:
+        yield staff
+    finally:
+        staff.close()
+
+
+# The visitor side ----------------------------------------------------------------------------
+
+
+class Widget:
+    """The widget on one page, seen through its (open) shadow root."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.frames: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        page.on("websocket", self._watch)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _watch(self, socket: Any) -> None:
+        def received(payload: Any) -> None:
+            try:
+                self.frames.append(json.loads(payload))
+            except (TypeError, ValueError):
+                pass
+
+        socket.on("framereceived", received)
+
+    @property
+    def bubble(self) -> Any:
+        return self.page.locator("inbox-chat-widget .bubble")
+
+    @property
+    def input(self) -> Any:
+        return self.page.get_by_role("textbox", name="Message")
+
+    def open(self) -> None:
+        self.page.get_by_role("button", name="Open chat").click()
+        self.page.get_by_role("dialog", name="Chat with us").wait_for()
+
+    def say(self, text: str) -> None:
+        self.input.fill(text)
+        self.input.press("Enter")
+
+    def thread(self) -> list[str]:
+        """The text of every stored message shown, in display order."""
+        return self.page.evaluate(
+            f"""() => Array.from({HOST}.querySelectorAll('.list .msg[data-message-id]'))
+                  .map(m => Array.from(m.querySelectorAll('.bubble-item'))
+                  .map(b => b.textContent).join(' | '))"""
+        )
+
+    def wait_for_thread(self, expected: list[str]) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.thread() == expected:
+                return
+            self.page.wait_for_timeout(100)
+        assert self.thread() == expected
+
+    def wait_live(self, count: int = 1) -> None:
+        """Until the widget's socket(s) said ``ready`` ``count`` times in all."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if sum(1 for frame in self.frames if frame.get("type") == "ready") >= count:
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"the widget's socket never became ready: {self.frames}")
+
+    def state(self) -> dict[str, Any]:
+        raw = self.page.evaluate("() => localStorage.getItem('inbox.widget.v1')")
+        return json.loads(raw) if raw else {}
+
+    def conversation_id(self) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            conversation_id = self.state().get("conversationId")
+            if conversation_id:
+                return conversation_id
+            self.page.wait_for_timeout(100)
+        raise AssertionError("the widget never learned its conversation id")
+
+    def shadow_text(self) -> str:
+        return self.page.evaluate(f"() => {HOST}.textContent")
+
+
+# Test instrumentation: remember every socket the page opens, so a test can cut them.
+TRACK_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  const all = (window.__inboxSockets = []);
+  window.WebSocket = class extends Native {
+    constructor(...args) { super(...args); all.push(this); }
+  };
+})()"""
+
+
+@pytest.fixture
+def widget(context: Any) -> Iterator[Widget]:
+    context.add_init_script(TRACK_SOCKETS)
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto("/")
+    yield widget
+    assert widget.errors == [], "uncaught errors in the page"
+
+
+def started_thread(widget: Widget, text: str = "Hello from the widget") -> str:
+    """Open the widget, say something, wait until it is live; returns the conversation id."""
+    widget.open()
+    widget.say(text)
+    conversation_id = widget.conversation_id()
+    widget.wait_live()
+    return conversation_id
+
+
+# Tests ---------------------------------------------------------------------------------------
+
+
+def test_nothing_is_stored_before_the_widget_is_opened(widget, context):
+    widget.bubble.wait_for()
+    widget.page.wait_for_load_state("networkidle")
+    assert widget.page.evaluate("() => localStorage.length + sessionStorage.length") == 0
+    assert context.cookies() == []
+    assert not [f for f in widget.frames]  # no socket either
+
+    widget.open()
+    deadline = time.monotonic() + TIMEOUT
+    while not widget.state().get("token") and time.monotonic() < deadline:
+        widget.page.wait_for_timeout(100)
+    assert widget.state()["token"].startswith("vt.")
+    assert context.cookies() == []  # a visitor is known by its token, not by a cookie
+
+
+def test_a_visitor_message_reaches_the_business_stream(widget, staff):
+    widget.open()
+    # Opening moves the focus into the composer.
+    assert widget.page.evaluate(f"() => {HOST}.activeElement.getAttribute('aria-label')") == (
+        "Message"
+    )
+    with widget.page.expect_request(re.compile(r"/inbox/v2/messages$")) as sent:
+        widget.say("Hello from the widget")
+    assert sent.value.method == "POST"
+    assert sent.value.headers.get("idempotency-key")
+
+    event = staff.stream.wait_for(lambda e: e["slug"] == "message_sent_to_business")
+    message = event["data"]["message"]
+    assert message["content"]["basic"]["items"] == [{"text": "Hello from the widget"}]
+    assert set(message["sender"]) == {"anonymousVisitorId"}
+    assert message["sender"]["anonymousVisitorId"] == widget.state()["visitorId"]
+    widget.wait_for_thread(["Hello from the widget"])
+    assert widget.conversation_id() == event["data"]["conversationId"]
+
+
+def test_replies_arrive_live_notes_never_and_a_reload_keeps_the_history(widget, staff):
+    conversation_id = started_thread(widget)
+    staff.reply(conversation_id, "internal: check the order first", visibility="BUSINESS")
+    staff.reply(conversation_id, 'Hi! <img src=x onerror="window.pwned=1"> How can we help?')
+    expected = [
+        "Hello from the widget",
+        'Hi! <img src=x onerror="window.pwned=1"> How can we help?',
+    ]
+    widget.wait_for_thread(expected)
+    assert "internal: check the order first" not in widget.shadow_text()
+    # Text stays text: no element was made from it.
+    assert widget.page.evaluate(f"() => {HOST}.querySelectorAll('.list img').length") == 0
+    assert widget.page.evaluate("() => window.pwned") is None
+
+    widget.page.reload()
+    # The widget was open, so it opens again by itself, with its history.
+    widget.page.get_by_role("dialog", name="Chat with us").wait_for()
+    widget.wait_for_thread(expected)
+    assert "internal: check the order first" not in widget.shadow_text()
+    staff.reply(conversation_id, "Still there after the reload?")
+    widget.wait_for_thread([*expected, "Still there after the reload?"])
+
+
+def test_a_dropped_socket_recovers_missed_replies_once_in_order(widget, staff, context):
+    conversation_id = started_thread(widget, "Anyone there?")
+    context.set_offline(True)
+    # Offline emulation refuses new connections; the open socket is cut as a network drop would.
+    closed = widget.page.evaluate(
+        "() => window.__inboxSockets.filter(s => s.readyState < 2).map(s => s.close()).length"
+    )
+    assert closed == 1
+    staff.reply(conversation_id, "First reply while you were away")
+    staff.reply(conversation_id, "Second reply while you were away")
+    widget.page.wait_for_timeout(1000)
+    assert widget.thread() == ["Anyone there?"]  # really disconnected
+
+    context.set_offline(False)  # fires "online": the widget reconnects and resumes
+    widget.wait_for_thread(
+        [
+            "Anyone there?",
+            "First reply while you were away",
+            "Second reply while you were away",
+        ]
+    )
+    widget.page.wait_for_timeout(1500)
+    assert len(widget.thread()) == 3  # and nothing twice, even after the replay settles
+    assert widget.page.evaluate(f"() => {HOST}.querySelectorAll('.pending').length") == 0
+
+
+def test_template_buttons_launch_or_post_back(widget, staff):
+    conversation_id = started_thread(widget, "Where is my order?")
+    staff.reply(conversation_id, "Let me check that for you.")
+    staff.send(
+        conversation_id,
+        {
+            "direction": "BUSINESS_TO_PARTICIPANT",
+            "content": {
+                "template": {
+                    "title": "Order #1042",
+                    "textLines": ["2 items, ready for pick-up", "Shop open until 18:00"],
+                    "buttons": [
+                        {"label": "Track parcel", "launchUrl": "https://example.com/track/1042"},
+                        {
+                            "label": "I'll pick it up",
+                            "postbackProperties": {"interactionId": "pickup-1042"},
+                        },
+                    ],
+                }
+            },
+        },
+    )
+    widget.page.get_by_role("button", name="I'll pick it up").wait_for()
+    link = widget.page.get_by_role("link", name="Track parcel")
+    assert link.get_attribute("href") == "https://example.com/track/1042"
+    assert link.get_attribute("target") == "_blank"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    widget.page.screenshot(path=str(SCREENSHOT))
+
+    widget.page.get_by_role("button", name="I'll pick it up").click()
+    event = staff.stream.wait_for(lambda e: e["slug"] == "button_interacted")
+    assert event["data"]["interactionId"] == "pickup-1042"
+    assert event["data"]["conversationId"] == conversation_id
+    assert event["data"]["interactedBy"] == {"anonymousVisitorId": widget.state()["visitorId"]}
+    assert event["data"]["appId"]
+
+
+def test_a_visitor_who_logs_in_keeps_the_thread(widget, staff, django_user_model):
+    django_user_model.objects.create_user(username="alice", password="alice-pw-123")
+    old_id = started_thread(widget, "Question before login")
+    staff.reply(old_id, "Answer before login")
+    widget.wait_for_thread(["Question before login", "Answer before login"])
+
+    page = widget.page
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pw-123")
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.get_by_role("dialog", name="Chat with us").wait_for()
+    widget.wait_for_thread(["Question before login", "Answer before login"])
+    merged = staff.stream.wait_for(lambda e: e["slug"] == "conversations_merged")
+    assert merged["data"]["oldConversationIds"] == [old_id]
+    member_conversation = merged["data"]["targetConversationId"]
+    deadline = time.monotonic() + TIMEOUT
+    while widget.state().get("token") and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert "token" not in widget.state()  # the visitor token is claimed and forgotten
+
+    widget.say("Now logged in")
+    sent = staff.stream.wait_for(
+        lambda e: (
+            e["slug"] == "message_sent_to_business"
+            and e["data"]["message"]["content"]["basic"]["items"][0]["text"] == "Now logged in"
+        )
+    )
+    assert sent["data"]["conversationId"] == member_conversation
+    assert set(sent["data"]["message"]["sender"]) == {"memberId"}
+    # Replies to the old id reach the member, live.
+    staff.reply(old_id, "Welcome back, Alice")
+    widget.wait_for_thread(
+        ["Question before login", "Answer before login", "Now logged in", "Welcome back, Alice"]
+    )
+
+
+def test_keyboard_focus_and_narrow_screens(widget):
+    page = widget.page
+    page.keyboard.press("Tab")
+    for _ in range(10):
+        if page.evaluate("() => document.activeElement.tagName") == "INBOX-CHAT-WIDGET":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate(f"() => {HOST}.activeElement.getAttribute('aria-label')") == "Open chat"
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Chat with us")
+    dialog.wait_for()
+    assert widget.bubble.get_attribute("aria-expanded") == "true"
+    assert page.evaluate(f"() => {HOST}.activeElement.getAttribute('aria-label')") == "Message"
+    assert page.get_by_role("log", name="Messages").get_attribute("aria-live") == "polite"
+
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate(f"() => {HOST}.activeElement.getAttribute('aria-label')") == "Open chat"
+
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.emulate_media(reduced_motion="reduce")  # measure the panel, not its opening animation
+    widget.open()
+    box = dialog.bounding_box()
+    assert box is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 700)
+    page.get_by_role("button", name="Close chat").click()
+    dialog.wait_for(state="hidden")
+
+
+def test_the_host_page_and_the_widget_keep_their_styles_apart(widget):
+    page = widget.page
+    page.add_style_tag(
+        content="button, div, p { color: rgb(255, 0, 0) !important; font-size: 40px !important; }"
+        " inbox-chat-widget { --inbox-accent: rgb(1, 2, 3); }"
+    )
+    widget.open()
+    send = f"getComputedStyle({HOST}.querySelector('.send'))"
+    assert page.evaluate(f"() => {send}.color") != "rgb(255, 0, 0)"
+    assert page.evaluate(f"() => {send}.fontSize") != "40px"
+    # The one door left open on purpose: the page themes the widget through its custom properties.
+    assert page.evaluate(f"() => {send}.backgroundColor") == "rgb(1, 2, 3)"
+    # And the widget's rules (.panel, .bubble...) do not reach the page's own elements.
+    page.evaluate(
+        "() => { const d = document.createElement('div'); d.className = 'panel bubble';"
+        " d.id = 'probe'; document.body.appendChild(d); }"
+    )
+    assert page.evaluate("() => getComputedStyle(document.getElementById('probe')).position") == (
+        "static"
+    )
+
+
+def test_a_long_history_pages_back_in_order(widget, staff):
+    conversation_id = started_thread(widget, "Tell me everything")
+    replies = [f"Line {index:02d}" for index in range(60)]
+    for text in replies:
+        staff.reply(conversation_id, text)
+    widget.page.reload()
+    widget.page.get_by_role("dialog", name="Chat with us").wait_for()
+    # The newest page first (50 messages), then the older ones on request.
+    widget.wait_for_thread(replies[10:])
+    widget.page.get_by_role("button", name="Show earlier messages").click()
+    widget.wait_for_thread(["Tell me everything", *replies])
+    assert widget.page.get_by_role("button", name="Show earlier messages").is_hidden()

@@ -1,0 +1,292 @@
+"""Real server processes for tests and benchmarks: N ASGI servers sharing one database and one
+channel layer, and a private Redis that a test may stop and restart.
+
+    with asgi_servers(2) as cluster:
+        key = cluster.create_app_key()
+        httpx.post(cluster.urls[0] + "/inbox/v2/messages", headers={"Authorization": key}, ...)
+        websockets.connect(cluster.ws_urls[1] + "/ws/inbox/business/", origin=cluster.origins[1],
+                           additional_headers={"Authorization": key})
+
+The database is the servers' own (pytest-django's test database lives in a transaction or a
+file the servers cannot see): a temporary SQLite file, or, when ``DATABASE_URL`` names a
+PostgreSQL server, a database created for the cluster and dropped after it. The channel layer is
+Redis (``REDIS_URL``, else the machine's Redis at 127.0.0.1:6379) with a key prefix unique to the
+cluster, so clusters and other test runs on the same Redis never see each other's events. Every
+wait is bounded; processes are killed and their logs kept in ``cluster.log_dir`` until the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until(predicate: Any, *, timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen[Any], *, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+# Redis -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, which a test may stop and restart."""
+
+    port: int
+    log_path: Path
+    process: subprocess.Popen[Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        _wait_until(self.ping, timeout=STARTUP_TIMEOUT, what=f"redis-server on {self.port}")
+
+    def stop(self) -> None:
+        """Stop at once (SIGKILL: no goodbye to clients, like a crash or a network cut)."""
+        if self.process is not None:
+            _stop(self.process, sig=signal.SIGKILL)
+            self.process = None
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path | None = None) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        import pytest
+
+        pytest.skip("redis-server is not installed")
+    with tempfile.TemporaryDirectory(prefix="inbox-redis-") as scratch:
+        server = RedisServer(port=free_port(), log_path=Path(directory or scratch) / "redis.log")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+# Database ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _server_database(scratch: Path) -> Iterator[dict[str, str]]:
+    """Environment naming a fresh database for the servers; dropped afterwards."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        yield {"SQLITE_PATH": str(scratch / "db.sqlite3")}
+        return
+    import psycopg
+
+    name = f"inbox_mp_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(database_url)
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ASGI servers ------------------------------------------------------------------------------
+
+
+@dataclass
+class ServerCluster:
+    env: dict[str, str]
+    log_dir: Path
+    ports: list[int] = field(default_factory=list)
+    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def ws_urls(self) -> list[str]:
+        return [f"ws://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def origins(self) -> list[str]:
+        """The ``Origin`` each server accepts (its own host, which is in ALLOWED_HOSTS)."""
+        return self.urls
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the servers' database; returns its stdout."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def create_app_key(self, name: str = "test app") -> str:
+        return self.manage("inbox_create_app", name).strip().splitlines()[-1]
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')}"
+            for path in sorted(self.log_dir.glob("server-*.log"))
+        )
+
+    def _start_one(self, index: int) -> None:
+        for _attempt in range(3):
+            port = free_port()
+            log_path = self.log_dir / f"server-{index}.log"
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "project.asgi:application",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                        "--lifespan",
+                        "off",
+                    ],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                _wait_until(
+                    lambda port=port, process=process: _answers(port) or process.poll() is not None,
+                    timeout=STARTUP_TIMEOUT,
+                    what=f"server {index} on port {port}",
+                )
+            except TimeoutError:
+                _stop(process)
+                raise
+            if process.poll() is None:
+                self.ports.append(port)
+                self.processes.append(process)
+                return
+            # Most likely the port was taken between probing and binding: try another one.
+        raise RuntimeError(f"server {index} did not start:\n{self.logs()}")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            _stop(process)
+
+
+def _answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/inbox/v2/conversations", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def asgi_servers(
+    count: int = 2, *, redis_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[ServerCluster]:
+    """Start ``count`` uvicorn processes on free loopback ports sharing a fresh database and a
+    Redis channel layer (``redis_url``, else ``REDIS_URL``, else the machine's Redis)."""
+    with tempfile.TemporaryDirectory(prefix="inbox-servers-") as scratch_name:
+        scratch = Path(scratch_name)
+        with _server_database(scratch) as database_env:
+            env = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(("PYTEST_", "SQLITE_", "DATABASE_URL"))
+            }
+            env.update(
+                DJANGO_SETTINGS_MODULE="project.settings",
+                PYTHONUNBUFFERED="1",
+                REDIS_URL=redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+                CHANNEL_LAYER_PREFIX=f"inbox-test-{uuid.uuid4().hex[:10]}",
+                **database_env,
+                **(extra_env or {}),
+            )
+            cluster = ServerCluster(env=env, log_dir=scratch)
+            cluster.manage("migrate", "--noinput")
+            try:
+                for index in range(count):
+                    cluster._start_one(index)
+                yield cluster
+            finally:
+                cluster.stop()

@@ -1,0 +1,75 @@
+"""Every benchmark script runs end to end at tiny size (``--quick``), so bench/ does not rot.
+
+Real processes, real PostgreSQL and Redis (the scripts create and drop their own database,
+whatever DATABASE_URL the suite runs with); no timing is asserted, only that each script
+completes, prints its table with the floor and its targets, and records nothing in --quick.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "benchmarks.md"
+
+SCRIPTS = {
+    "send_deliver.py": "floor: sum",
+    "send_throughput.py": "floor: ASGI hello world",
+    "list_messages.py": "floor: the page's SQL",
+    "fanout.py": "floor: Redis PUBLISH",
+    "conversation_list.py": "floor: the page's keyset SQL",
+    "idle_sockets.py": "floor: minimal ASGI WebSocket app",
+    "write_path.py": "floor: plain Django view",
+    "serialization.py": "floor: hand-written dict builder",
+}
+
+pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module", autouse=True)
+def services() -> None:
+    if not _reachable(5432) or not _reachable(6379):
+        pytest.skip("the benchmarks need PostgreSQL on 127.0.0.1:5432 and Redis on :6379")
+
+
+def test_every_script_is_covered() -> None:
+    on_disk = {
+        path.name
+        for path in (ROOT / "bench").glob("*.py")
+        if path.name not in {"__init__.py", "harness.py", "floor_app.py", "settings.py", "urls.py"}
+    }
+    assert on_disk == set(SCRIPTS)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_bench_script_runs_quick(script: str) -> None:
+    before = RESULTS.read_bytes() if RESULTS.exists() else None
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert out.count("\n### ") + out.startswith("### ") == 1
+    assert SCRIPTS[script] in out
+    assert "| target | measured | met |" in out
+    assert "- command: `" in out and "--quick" in out
+    after = RESULTS.read_bytes() if RESULTS.exists() else None
+    assert after == before, "--quick must not append to docs/benchmarks.md"
