@@ -67,9 +67,10 @@ async def client(ports: list[int], count: int, token: str, floor: bool) -> None:
 
 
 async def measure(
-    ports: list[int], sockets: int, rounds: int, token: str, send: Any
-) -> list[float]:
-    """Start the client processes, then ``rounds`` times: ``send(marker)`` and wait for all."""
+    ports: list[int], sockets: int, rounds: int, token: str, send: Any, server_pids: list[int]
+) -> tuple[list[float], float]:
+    """Start the client processes, then ``rounds`` times: ``send(marker)`` and wait for all.
+    Returns the latencies and the servers' CPU milliseconds per round."""
     per_client = sockets // CLIENT_PROCESSES
     processes = [
         await asyncio.create_subprocess_exec(
@@ -91,7 +92,10 @@ async def measure(
             if line.strip() != b"ready":
                 raise RuntimeError(f"client failed: {line!r}")
         await asyncio.sleep(1)
+        cpu_start = 0.0
         for index in range(rounds + 2):
+            if index == 2:
+                cpu_start = h.cpu_seconds(server_pids)
             marker = f"fanout-{h.RUN_ID}-{int(send.floor)}-{index}"
             started = time.perf_counter()
             await send(marker)
@@ -105,6 +109,7 @@ async def measure(
             if index >= 2:  # two warm-up rounds
                 samples.append(h.ms(max(arrivals) - started))
             await asyncio.sleep(0.2)
+        cpu_per_round = h.ms(h.cpu_seconds(server_pids) - cpu_start) / rounds
     finally:
         for process in processes:
             if process.stdin is not None:
@@ -114,7 +119,7 @@ async def measure(
                 await asyncio.wait_for(process.wait(), 60)
             except TimeoutError:
                 process.kill()
-    return samples
+    return samples, cpu_per_round
 
 
 class AppSend:
@@ -162,7 +167,15 @@ def main() -> None:
     h.raise_fd_limit(args.sockets + 2048)
     report = h.Report(
         title=f"4. Fan-out: one message to {args.sockets:,} business sockets over two workers",
-        headers=["case", "p50 ms", "p99 ms", "mean ms", "max ms", "rounds"],
+        headers=[
+            "case",
+            "p50 ms",
+            "p99 ms",
+            "mean ms",
+            "max ms",
+            "server CPU ms / round",
+            "rounds",
+        ],
     )
     with h.BenchDatabase("fanout") as db:
         h.setup_django(db.url)
@@ -177,11 +190,17 @@ def main() -> None:
             ):
                 sender = AppSend(a.port, key, conversation_id)
                 with h.step(f"{args.rounds} rounds to {args.sockets} sockets"):
-                    app = h.Stats.of(
-                        h.asyncio_run(
-                            measure([a.port, b.port], args.sockets, args.rounds, key, sender)
+                    samples, app_cpu = h.asyncio_run(
+                        measure(
+                            [a.port, b.port],
+                            args.sockets,
+                            args.rounds,
+                            key,
+                            sender,
+                            a.worker_pids() + b.worker_pids(),
                         )
                     )
+                    app = h.Stats.of(samples)
             # The event frame is about the size of the REST body plus the envelope.
             floor_env = h.server_env(db.url, FLOOR_CHANNEL=FLOOR_CHANNEL)
             with (
@@ -189,25 +208,31 @@ def main() -> None:
                 h.Server("bench.floor_app:app", env=floor_env, name="floor-b") as fb,
             ):
                 with h.step("floor"):
-                    floor = h.Stats.of(
-                        h.asyncio_run(
-                            measure(
-                                [fa.port, fb.port],
-                                args.sockets,
-                                args.rounds,
-                                "",
-                                FloorSend(sender.size + 250),
-                            )
+                    samples, floor_cpu = h.asyncio_run(
+                        measure(
+                            [fa.port, fb.port],
+                            args.sockets,
+                            args.rounds,
+                            "",
+                            FloorSend(sender.size + 250),
+                            fa.worker_pids() + fb.worker_pids(),
                         )
                     )
+                    floor = h.Stats.of(samples)
         finally:
             h.close_django_connections()
-    for label, stats in (
-        ("REST send → last of the sockets", app),
-        ("floor: Redis PUBLISH → minimal ASGI forwarder → last socket", floor),
+    for label, stats, cpu in (
+        ("REST send → last of the sockets", app, app_cpu),
+        ("floor: Redis PUBLISH → minimal ASGI forwarder → last socket", floor, floor_cpu),
     ):
         report.row(
-            label, h.fmt(stats.p50), h.fmt(stats.p99), h.fmt(stats.mean), h.fmt(stats.max), stats.n
+            label,
+            h.fmt(stats.p50),
+            h.fmt(stats.p99),
+            h.fmt(stats.mean),
+            h.fmt(stats.max),
+            h.fmt(cpu, 1),
+            stats.n,
         )
     report.target(
         f"fan-out to {args.sockets:,} sockets within 100 ms p99",

@@ -271,7 +271,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=SECRET_KEY,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SETTINGS_MODULE="project.settings",
+        DJANGO_SETTINGS_MODULE="bench.settings",
         INBOX_LOG_LEVEL="WARNING",
         PYTHONPATH=f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep),
     )
@@ -279,7 +279,7 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def setup_django(database_url: str, settings_module: str = "project.settings") -> None:
+def setup_django(database_url: str, settings_module: str = "bench.settings") -> None:
     """Configure Django in the bench process itself (seeding, signing cursors and tokens)."""
     os.environ.update(server_env(database_url, DJANGO_SETTINGS_MODULE=settings_module))
     import django
@@ -470,10 +470,16 @@ class LoadResult:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    # CPU seconds the server processes used inside the measured window (if their pids were given).
+    server_cpu: float = float("nan")
 
     @property
     def rate(self) -> float:
         return self.completed / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return ms(self.server_cpu) / self.completed if self.completed else float("nan")
 
 
 async def run_load(
@@ -484,9 +490,11 @@ async def run_load(
     duration: float,
     warmup: float,
     expect: int = 200,
+    server_pids: list[int] | None = None,
 ) -> LoadResult:
     """``concurrency`` keep-alive clients, client ``i`` sending ``requests[i % len]`` back to
-    back for ``warmup + duration`` seconds; counts and latencies only inside ``duration``."""
+    back for ``warmup + duration`` seconds; counts and latencies only inside ``duration``, and
+    the CPU time ``server_pids`` used in it."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counters = {"completed": 0, "errors": 0}
@@ -514,10 +522,20 @@ async def run_load(
         finally:
             await connection.close()
 
+    cpu = {"start": 0.0, "end": 0.0}
+
+    async def sample_cpu() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu["start"] = cpu_seconds(server_pids or [])
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        cpu["end"] = cpu_seconds(server_pids or [])
+
     await asyncio.wait_for(
-        asyncio.gather(*(client(i) for i in range(concurrency))), timeout=warmup + duration + 60
+        asyncio.gather(sample_cpu(), *(client(i) for i in range(concurrency))),
+        timeout=warmup + duration + 60,
     )
     return LoadResult(
+        server_cpu=cpu["end"] - cpu["start"] if server_pids else float("nan"),
         completed=counters["completed"],
         errors=counters["errors"],
         seconds=duration,
@@ -854,3 +872,13 @@ def _load_main(spec_path: str) -> None:
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "load":
     _load_main(sys.argv[2])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by ``pids`` (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks

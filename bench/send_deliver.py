@@ -107,7 +107,7 @@ def main() -> None:
                         probe(a.port, b.port, key, conversation_id, token, args.sends)
                     )
                 rows["send→deliver, idle"] = h.Stats.of(delivered)
-                rows["  of which: HTTP response of the send"] = h.Stats.of(responded)
+                rows["(idle) HTTP response of that send"] = h.Stats.of(responded)
                 requests = [h.send_request(key, c, "load") for c in load_conversations]
                 load = h.start_background_load(
                     [(a.port, requests), (b.port, requests)],
@@ -125,7 +125,7 @@ def main() -> None:
                 rows[f"send→deliver, under load ({args.concurrency} clients)"] = h.Stats.of(
                     delivered
                 )
-                rows["  of which: HTTP response of the send "] = h.Stats.of(responded)
+                rows["(under load) HTTP response of that send"] = h.Stats.of(responded)
             with h.step("floors"):
                 with h.Server("bench.floor_app:app", env=env, name="floor") as floor:
                     hello = h.Stats.of(h.asyncio_run(h.hello_latencies(floor.port, args.sends)))

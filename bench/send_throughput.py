@@ -36,6 +36,7 @@ def main() -> None:
             "p99 ms",
             "max ms",
             "errors",
+            "server CPU ms / req",
         ],
     )
     with h.BenchDatabase("tput") as db:
@@ -51,13 +52,13 @@ def main() -> None:
                 "project.asgi:application", env=env, workers=args.workers, name="app"
             ) as server:
                 with h.step(f"send load {args.duration}s"):
-                    results["send"] = h_run(server.port, requests, args, warmup)
+                    results["send"] = h_run(server, requests, args, warmup)
             with h.Server(
                 "bench.floor_app:app", env=env, workers=args.workers, name="floor"
             ) as floor:
                 hello = [h.build_request("GET", "/")]
                 with h.step(f"hello-world load {args.duration}s"):
-                    results["floor"] = h_run(floor.port, hello, args, warmup)
+                    results["floor"] = h_run(floor, hello, args, warmup)
         finally:
             h.close_django_connections()
     for label, result in (
@@ -75,6 +76,7 @@ def main() -> None:
             h.fmt(h.percentile(ordered, 99)),
             h.fmt(ordered[-1] if ordered else float("nan")),
             result.errors,
+            h.fmt(result.cpu_ms_per_request),
         )
     send = results["send"]
     send_p99 = h.percentile(sorted(h.ms(x) for x in send.latencies), 99)
@@ -89,10 +91,15 @@ def main() -> None:
     report.emit(args)
 
 
-def h_run(port: int, requests: list[bytes], args, warmup: float) -> h.LoadResult:  # type: ignore[no-untyped-def]
+def h_run(server: h.Server, requests: list[bytes], args, warmup: float) -> h.LoadResult:  # type: ignore[no-untyped-def]
     result: h.LoadResult = h.asyncio_run(
         h.run_load(
-            port, requests, concurrency=args.concurrency, duration=args.duration, warmup=warmup
+            server.port,
+            requests,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            warmup=warmup,
+            server_pids=server.worker_pids(),
         )
     )
     return result

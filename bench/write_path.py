@@ -27,11 +27,20 @@ def main() -> None:
     h.raise_fd_limit(4096)
     report = h.Report(
         title="7. Write-path efficiency",
-        headers=["case", "workers", "clients", "req/s", "p50 ms", "p99 ms", "errors"],
+        headers=[
+            "case",
+            "workers",
+            "clients",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "server CPU ms / req",
+        ],
     )
     results = {}
     with h.BenchDatabase("write") as db:
-        h.setup_django(db.url, "bench.settings")
+        h.setup_django(db.url)
         try:
             with h.step("seed"):
                 key = h.create_app_key()
@@ -43,7 +52,7 @@ def main() -> None:
                     for c in conversations
                 ],
             }
-            env = h.server_env(db.url, DJANGO_SETTINGS_MODULE="bench.settings")
+            env = h.server_env(db.url)
             with h.Server(
                 "project.asgi:application", env=env, workers=args.workers, name="app"
             ) as server:
@@ -56,6 +65,7 @@ def main() -> None:
                                 concurrency=args.concurrency,
                                 duration=args.duration,
                                 warmup=warmup,
+                                server_pids=server.worker_pids(),
                             )
                         )
         finally:
@@ -70,6 +80,7 @@ def main() -> None:
             h.fmt(h.percentile(ordered, 50)),
             h.fmt(h.percentile(ordered, 99)),
             result.errors,
+            h.fmt(result.cpu_ms_per_request),
         )
     send, plain = results.values()
     ratio = send.rate / plain.rate if plain.rate else float("nan")

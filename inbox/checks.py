@@ -69,7 +69,10 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]
 @register(Tags.database, deploy=True)
 def check_database_for_deploy(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """The database settings a site with several ASGI workers should not run with."""
-    database = (getattr(settings, "DATABASES", {}) or {}).get("default", {})
+    return database_deploy_warnings((getattr(settings, "DATABASES", {}) or {}).get("default", {}))
+
+
+def database_deploy_warnings(database: dict[str, Any]) -> list[Warning]:
     engine = database.get("ENGINE", "")
     if engine.endswith("sqlite3"):
         return [

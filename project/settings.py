@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: keeps the chain above in one thread under ASGI (see its docstring).
+    "project.middleware.SyncChainMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -177,9 +179,17 @@ INBOX = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # WebSocket handshakes may carry ?token=; servers log paths with their query string.
+    "filters": {"redact_credentials": {"()": "inbox.logging.RedactCredentialsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_credentials"]},
+    },
     "loggers": {
         "inbox": {"handlers": ["console"], "level": os.environ.get("INBOX_LOG_LEVEL", "INFO")},
+        **{
+            name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+            for name in ("uvicorn.access", "uvicorn.error", "daphne", "django.channels.server")
+        },
     },
 }
 

@@ -218,7 +218,7 @@ def run_concurrently(count: int, work: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait(timeout=30)
             results[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+        except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
         finally:
             connections.close_all()

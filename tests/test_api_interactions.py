@@ -165,6 +165,8 @@ def test_pressing_needs_credentials(api, make_visitor, app_client):
         ({"interactionId": "x"}, "messageId"),
         ({"messageId": "12"}, "interactionId"),
         ({"messageId": "abc", "interactionId": "x"}, "messageId"),
+        ({"messageId": "99999999999999999999", "interactionId": "x"}, "messageId"),
+        ({"messageId": "١٢", "interactionId": "x"}, "messageId"),
         ({"messageId": "1", "interactionId": ""}, "interactionId"),
         ({"messageId": "1", "interactionId": "x" * 257}, "interactionId"),
         ({"messageId": "1", "interactionId": "x", "conversationId": "nope"}, "conversationId"),

@@ -14,9 +14,13 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from inbox import services
+from inbox.content import normalize_content
+from inbox.identity import caller_for_app
 from inbox.models import App, Conversation, Message, Participant, user_wire_id
 from inbox.realtime.groups import business_group
 from tests.conftest import API, assert_app_error, field_violations, run_concurrently, text_message
@@ -147,8 +151,6 @@ def test_sequences_strictly_increase_within_a_conversation(make_conversation, se
 
 
 def test_concurrent_sends_get_unique_increasing_sequences(concurrent_db, app_key):
-    from inbox import services
-
     conversation, _ = services.conversation_get_or_create(
         kind=Participant.Kind.CONTACT, external_id=uuid.uuid4()
     )
@@ -371,8 +373,6 @@ def test_malformed_idempotency_key_is_a_field_violation(app_client, make_convers
 
 
 def test_concurrent_retries_with_one_key_store_one_message(concurrent_db, app_key):
-    from inbox import services
-
     conversation, _ = services.conversation_get_or_create(
         kind=Participant.Kind.CONTACT, external_id=uuid.uuid4()
     )
@@ -691,22 +691,26 @@ def business_stream(
                     format="json",
                 )
             assert response.status_code == 200, response.content
-            return response.json()["message"]["id"]
+            return response.json()["message"]
 
-        async def run() -> tuple[Any, Any, list[Any], dict[str, Any], str]:
+        async def run() -> tuple[Any, Any, list[Any], dict[str, Any], dict[str, Any]]:
             layer = get_channel_layer()
             channel = await layer.new_channel()
             await layer.group_add(business_group(), channel)
             try:
                 response, rows, callbacks = await sync_to_async(run_request)()
-                sentinel_id = await sync_to_async(run_sentinel)()
+                sentinel = await sync_to_async(run_sentinel)()
                 first = await asyncio.wait_for(layer.receive(channel), PUBLISH_TIMEOUT_S)
             finally:
                 await layer.group_discard(business_group(), channel)
-            return response, rows, callbacks, first["event"], sentinel_id
+            return response, rows, callbacks, first["event"], sentinel
 
-        response, rows, callbacks, first_event, sentinel_id = async_to_sync(run)()
-        probe.sentinel_id = sentinel_id  # type: ignore[attr-defined]
+        response, rows, callbacks, first_event, sentinel = async_to_sync(run)()
+        # Compared whole: ids alone can repeat (SQLite reuses the rowid of a rolled-back insert).
+        probe.sentinel = {  # type: ignore[attr-defined]
+            "conversationId": str(sentinel_conversation.pk),
+            "message": sentinel,
+        }
         return response, rows, callbacks, first_event
 
     return probe
@@ -763,7 +767,7 @@ def test_rejected_send_writes_and_publishes_nothing(
         assert_app_error(response, status, expected)
     assert after == before
     assert callbacks == []
-    assert first_event["entityId"] == business_stream.sentinel_id
+    assert first_event["data"] == business_stream.sentinel
 
 
 def test_idempotency_conflict_writes_and_publishes_nothing(
@@ -789,7 +793,7 @@ def test_idempotency_conflict_writes_and_publishes_nothing(
     assert_app_error(response, 409, "IDEMPOTENCY_KEY_REUSED")
     assert after == before
     assert callbacks == []
-    assert first_event["entityId"] == business_stream.sentinel_id
+    assert first_event["data"] == business_stream.sentinel
 
 
 def test_idempotent_replay_publishes_nothing_again(business_stream, app_client, make_conversation):
@@ -801,7 +805,7 @@ def test_idempotent_replay_publishes_nothing_again(business_stream, app_client, 
     )
     assert response.status_code == 200
     assert callbacks == []
-    assert first_event["entityId"] == business_stream.sentinel_id
+    assert first_event["data"] == business_stream.sentinel
 
 
 def test_oversize_send_writes_and_publishes_nothing(
@@ -822,4 +826,29 @@ def test_oversize_send_writes_and_publishes_nothing(
     assert_app_error(response, 413, "PAYLOAD_TOO_LARGE")
     assert after == before
     assert callbacks == []
-    assert first_event["entityId"] == business_stream.sentinel_id
+    assert first_event["data"] == business_stream.sentinel
+
+
+def test_a_send_whose_transaction_rolls_back_publishes_nothing(business_stream, make_conversation):
+    """Events leave after commit only: a send inside a transaction that then fails is never
+    seen on the stream."""
+    conversation = make_conversation()
+    caller = caller_for_app(App.objects.get())
+
+    def rolled_back() -> None:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.message_send(
+                caller=caller,
+                conversation=conversation,
+                draft=services.MessageDraft(
+                    direction=B2P,
+                    visibility="BUSINESS_AND_PARTICIPANT",
+                    content=normalize_content({"basic": {"items": [{"text": "never"}]}}),
+                ),
+            )
+            raise RuntimeError("the surrounding work failed")
+
+    _, _, callbacks, first_event = business_stream(rolled_back)
+    assert callbacks == []
+    assert first_event["data"] == business_stream.sentinel
+    assert not Message.objects.filter(conversation=conversation).exists()

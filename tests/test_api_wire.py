@@ -329,7 +329,7 @@ def test_oversize_body_is_413_and_writes_nothing(app_client, make_conversation):
     assert row_counts() == (before[0], before[1], before[2] + 1)
 
 
-def test_default_body_limit_is_513_kib(app_client, make_conversation):
+def test_default_body_limit_is_512_kib(app_client, make_conversation):
     conversation = make_conversation()
     body = json.dumps(
         {"conversationId": str(conversation.pk), "message": text_message("x" * (600 * 1024))}

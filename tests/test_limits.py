@@ -1,5 +1,8 @@
-"""Limits: request body size (413), request rates per identity (429 + Retry-After), and the
-WebSocket limits (frame size 1009, frame rate 4429, resume replay cap → ``reset``).
+"""Limits: request body size (413, also over real HTTP with chunked bodies), request rates per
+identity (429 + Retry-After), and the WebSocket limits at their boundaries (a frame just under
+the size cap is served, a resume of exactly REPLAY_LIMIT messages is replayed and one more is a
+``reset``, a business resume naming too many conversations is refused). The plain over-limit
+socket cases (1009, 4429, reset) are in tests/test_realtime_resume.py.
 
 Each over-limit request is answered in Wix's envelope and changes nothing.
 """
@@ -9,9 +12,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -24,6 +28,7 @@ from inbox.models import Message
 from inbox.realtime import consumers
 from project.asgi import application
 from tests.conftest import API, assert_app_error, text_message
+from tests.servers import ServerCluster, asgi_servers
 
 TIMEOUT = 5
 
@@ -224,17 +229,6 @@ async def closed_with(communicator: WebsocketCommunicator) -> int | None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_frame_over_the_size_limit_closes_with_1009() -> None:
-    communicator = ws("/ws/inbox/participant/", visitor_token_issue(uuid.uuid4()))
-    connected, _ = await communicator.connect(timeout=TIMEOUT)
-    assert connected
-    padding = "x" * (consumers.MAX_CLIENT_FRAME_CHARS + 1)
-    await communicator.send_to(text_data=json.dumps({"type": "ping", "pad": padding}))
-    assert await closed_with(communicator) == consumers.CLOSE_TOO_BIG == 1009
-    await communicator.disconnect()
-
-
-@pytest.mark.django_db(transaction=True)
 async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
     communicator = ws("/ws/inbox/participant/", visitor_token_issue(uuid.uuid4()))
     assert (await communicator.connect(timeout=TIMEOUT))[0]
@@ -242,18 +236,6 @@ async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
     frame["pad"] = "x" * (consumers.MAX_CLIENT_FRAME_CHARS - len(json.dumps(frame)))
     await communicator.send_to(text_data=json.dumps(frame))
     assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
-    await communicator.disconnect()
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_too_many_frames_close_with_4429() -> None:
-    communicator = ws("/ws/inbox/participant/", visitor_token_issue(uuid.uuid4()))
-    assert (await communicator.connect(timeout=TIMEOUT))[0]
-    for _ in range(consumers.MAX_CLIENT_FRAMES):
-        await communicator.send_json_to({"type": "ping"})
-        assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
-    await communicator.send_json_to({"type": "ping"})
-    assert await closed_with(communicator) == consumers.CLOSE_TOO_MANY_FRAMES == 4429
     await communicator.disconnect()
 
 
@@ -272,7 +254,7 @@ async def test_a_business_resume_naming_too_many_conversations_is_refused(app_ke
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("missed, expect_reset", [(4, False), (5, False), (6, True)])
+@pytest.mark.parametrize("missed, expect_reset", [(5, False), (6, True)])
 async def test_resume_replays_at_most_replay_limit_messages(
     missed: int, expect_reset: bool, make_visitor: Callable[..., Any]
 ) -> None:
@@ -312,3 +294,78 @@ async def test_resume_replays_at_most_replay_limit_messages(
         ]
         assert texts == [f"missed {index}" for index in range(missed)]
         assert frames[-1] == {"type": "ready", "replayed": missed}
+
+
+# Body size over real HTTP ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerCluster]:
+    with asgi_servers(1) as cluster:
+        cluster.key = cluster.create_app_key()  # type: ignore[attr-defined]
+        yield cluster
+
+
+def conversation_over_http(server: ServerCluster) -> str:
+    response = httpx.post(
+        f"{server.urls[0]}{API}/conversations",
+        headers={"Authorization": server.key},  # type: ignore[attr-defined]
+        json={"participantId": {"contactId": str(uuid.uuid4())}},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["conversation"]["id"])
+
+
+def chunks(payload: bytes, size: int = 16 * 1024) -> Iterator[bytes]:
+    for start in range(0, len(payload), size):
+        yield payload[start : start + size]
+
+
+def over_http_body(conversation_id: str, text: str) -> bytes:
+    return json.dumps({"conversationId": conversation_id, "message": text_message(text)}).encode()
+
+
+def count_over_http(server: ServerCluster, conversation_id: str) -> int:
+    response = httpx.get(
+        f"{server.urls[0]}{API}/messages",
+        params={"conversationId": conversation_id, "visibility": "BUSINESS"},
+        headers={"Authorization": server.key},  # type: ignore[attr-defined]
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return len(response.json()["messages"])
+
+
+def assert_envelope_413(response: httpx.Response) -> None:
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["details"]["applicationError"]["code"] == "PAYLOAD_TOO_LARGE", body
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_413_over_real_http(server: ServerCluster, framing: str) -> None:
+    """Over a real socket, with the body announced by Content-Length or streamed in chunks
+    without one (the cap cannot rely on the header): 413 in the envelope, nothing stored; a body
+    under the cap, framed the same way, is accepted."""
+    conversation_id = conversation_over_http(server)
+    too_big = over_http_body(conversation_id, "x" * (600 * 1024))  # default cap: 512 KiB
+    fits = over_http_body(conversation_id, "fits")
+    headers = {"Authorization": server.key, "Content-Type": "application/json"}  # type: ignore[attr-defined]
+    with httpx.Client(timeout=60) as http:
+        for payload, expected in ((too_big, 413), (fits, 200)):
+            content: Any = payload if framing == "content-length" else chunks(payload)
+            request = http.build_request(
+                "POST", f"{server.urls[0]}{API}/messages", headers=headers, content=content
+            )
+            if framing == "chunked":
+                assert "content-length" not in request.headers
+                assert request.headers["transfer-encoding"] == "chunked"
+            response = http.send(request)
+            if expected == 413:
+                assert_envelope_413(response)
+            else:
+                assert response.status_code == 200, response.text
+    assert count_over_http(server, conversation_id) == 1

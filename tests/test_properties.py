@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from channels.layers import get_channel_layer
-from django.db import connection
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -220,7 +219,7 @@ def raw_message(raw: bytes, message_id: str) -> str:
 # 1. Validation raises only ContentError ---------------------------------------------------
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(value=ANY_JSON | SCHEMA_JSON, app_id=st.none() | st.just(str(uuid.UUID(int=7))))
 def test_content_validation_raises_only_content_error(value: Any, app_id: str | None) -> None:
     for validate in (
@@ -276,7 +275,7 @@ def list_raw(client: APIClient, conversation_id: Any, visibility: str, **params:
     return bytes(response.content)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
 @given(
     content=VALID_CONTENT,
     badges=BADGES,
@@ -309,7 +308,9 @@ def test_an_accepted_message_lists_back_byte_for_byte(
     message_id = sent.json()["message"]["id"]
     sent_text = raw_message(sent.content, message_id)
     stored = Message.objects.get(pk=message_id)
-    assert stored.content == normalize_content(content).content
+    assert (
+        stored.content == normalize_content(content, app_id=sent.json()["message"]["appId"]).content
+    )
     assert stored.content == sent.json()["message"]["content"]
     for order in ("ASC", "DESC"):
         listed = list_raw(app_client, conversation.pk, "BUSINESS", **{"sorting.order": order})
@@ -343,7 +344,7 @@ class LayerListener:
         for group in groups:
             self._run(self.layer.group_add(group, self.channel))
         # The pub/sub layer publishes to Redis: allow for the round trip.
-        self.quiet = 0.01 if type(self.layer).__name__.endswith("InMemoryChannelLayer") else 0.25
+        self.quiet = 0.01 if type(self.layer).__name__.endswith("InMemoryChannelLayer") else 0.1
 
     def _run(self, coroutine: Any, timeout: float = 10) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
@@ -432,7 +433,7 @@ def listener(transactional_db: Any) -> Iterator[Callable[[list[str]], LayerListe
         item.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
+@settings(max_examples=25, deadline=None, suppress_health_check=FIXTURES)
 @given(body=INVALID_SEND, as_participant=st.booleans())
 def test_a_rejected_send_changes_nothing(
     listener: Callable[[list[str]], LayerListener], body: dict[str, Any], as_participant: bool
@@ -461,7 +462,8 @@ def test_a_rejected_send_changes_nothing(
         body["conversationId"] = str(conversation.pk)
     before = snapshot()
     ear.received()  # whatever the setup published
-    response = client.post(f"{API}/messages", body, format="json")
+    # Raw JSON: NaN and ±Infinity go out as the tokens json.dumps writes (the server refuses them).
+    response = client.post(f"{API}/messages", json.dumps(body), content_type="application/json")
     note(f"{response.status_code} {response.content[:300]!r}")
     assume(response.status_code != 200)  # the strategy rarely draws a valid send
     assert response.status_code == 400, response.content
@@ -492,7 +494,7 @@ def test_the_layer_listener_does_hear_an_accepted_send(
         format="json",
     )
     assert response.status_code == 200
-    heard = ear.received(wait=2)
+    heard = ear.received(wait=1)
     assert [item["event"]["entityId"] for item in heard] == [response.json()["message"]["id"]] * 2
 
 
@@ -579,7 +581,7 @@ class Walker:
         return messages
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
 @given(
     initial=st.lists(st.sampled_from(VISIBILITIES), max_size=8),
     operations=OPERATIONS,
@@ -652,8 +654,3 @@ def visible_ids(conversation_id: uuid.UUID, visibility: str) -> list[str]:
     if visibility != "BUSINESS":
         queryset = queryset.filter(visibility="BUSINESS_AND_PARTICIPANT")
     return [str(pk) for pk in queryset.order_by("sequence").values_list("pk", flat=True)]
-
-
-def test_database_is_reachable() -> None:
-    # Keeps the import of ``connection`` honest for readers grepping where vendor matters.
-    assert connection.vendor in {"sqlite", "postgresql"}

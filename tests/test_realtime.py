@@ -12,12 +12,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
+from django.db import connections
 from django.test import Client
 
 from inbox import services
 from inbox.identity import VISITOR_TOKEN_PREFIX, VISITOR_TOKEN_SALT, visitor_token_issue
 from inbox.models import App, Participant, conversation_id_for, user_wire_id
+from inbox.realtime.middleware import SCOPE_CALLER, InboxCredentialMiddleware
 from project.asgi import application
 from tests.conftest import API, text_message
 
@@ -28,6 +31,14 @@ ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_worker_connections() -> Any:
+    """Return the connection of asgiref's worker thread (used by ``sync_to_async`` and the async
+    ORM) after each test; left open, PostgreSQL refuses to drop the test database."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def socket(path: str, *, headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
@@ -285,3 +296,23 @@ def _member_conversation(user: Any) -> uuid.UUID:
         kind=Participant.Kind.MEMBER, external_id=user_wire_id(user.pk), user=user
     )
     return conversation.pk
+
+
+async def test_the_query_string_token_is_removed_from_the_scope_the_consumer_sees(make_visitor):
+    visitor_id, _ = make_visitor()
+    token = visitor_token_issue(visitor_id)
+    seen: dict[str, Any] = {}
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "websocket",
+        "query_string": f"lang=en&token={token}".encode(),
+        "headers": [],
+        "user": AnonymousUser(),
+    }
+    await InboxCredentialMiddleware(inner)(scope, None, None)
+    assert seen["query_string"] == b"lang=en"
+    assert token.encode() not in repr(seen).encode()
+    assert seen[SCOPE_CALLER].kind == "visitor" and seen[SCOPE_CALLER].id == visitor_id

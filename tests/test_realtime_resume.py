@@ -17,10 +17,11 @@ from inbox.identity import caller_for_app, visitor_token_issue
 from inbox.models import App, Conversation, Message
 from inbox.services import MessageDraft
 from tests.conftest import API, text_message
-from tests.test_realtime import (
+from tests.test_realtime import (  # noqa: F401 - close_worker_connections is an autouse fixture
     BUSINESS,
     PARTICIPANT,
     TIMEOUT,
+    close_worker_connections,
     collect,
     next_event,
     open_socket,
@@ -240,6 +241,7 @@ async def test_a_frame_too_big_closes_with_1009(app_key):
         "type": "websocket.close",
         "code": 1009,
     }
+    await communicator.disconnect()
 
 
 async def test_too_many_frames_close_with_4429(app_key):
@@ -255,6 +257,7 @@ async def test_too_many_frames_close_with_4429(app_key):
         frames.append(output)
     assert len(frames) == 30
     assert output == {"type": "websocket.close", "code": 4429}
+    await communicator.disconnect()
 
 
 def _closed_port() -> int:
@@ -277,6 +280,7 @@ def unreachable_redis(settings: Any) -> None:
 async def test_a_handshake_while_the_layer_is_down_is_closed_with_1013(app_key, unreachable_redis):
     communicator = business_socket(app_key)
     assert await open_socket(communicator) == 1013
+    await communicator.disconnect()
 
 
 def test_a_send_that_cannot_reach_the_layer_still_succeeds_and_is_logged(

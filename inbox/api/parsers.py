@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
 from typing import Any
@@ -99,6 +100,25 @@ def storable_json_problem(data: Any) -> str | None:
             else:
                 stack.extend((item, depth + 1) for item in value)
     return None
+
+
+def adopt_unsized_body(request: Any) -> None:
+    """Make a body sent without ``Content-Length`` (``Transfer-Encoding: chunked``) visible.
+
+    DRF reads no body at all when the header is absent, so a chunked send would be parsed as
+    ``{}``. The ASGI handler has already received the whole body; this reads at most
+    ``MAX_BODY_BYTES + 1`` bytes of it and declares their length, so the parser then applies
+    the size cap (413) exactly as for a sized body."""
+    meta = request.META
+    if meta.get("CONTENT_LENGTH") or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if getattr(request, "_read_started", True):
+        return
+    data = request.read(int(inbox_settings.MAX_BODY_BYTES) + 1)
+    if data:
+        request._stream = io.BytesIO(data)
+        request._read_started = False
+        meta["CONTENT_LENGTH"] = str(len(data))
 
 
 def _decode_r(value: str) -> dict[str, Any]:

@@ -287,7 +287,9 @@ def parse_interaction_request(data: dict[str, Any]) -> InteractionRequest:
     if not serializer.is_valid():
         _raise_if(flatten_drf_errors(serializer.errors))
     values = serializer.validated_data
-    if not values["messageId"].isdecimal():
+    if not (values["messageId"].isascii() and values["messageId"].isdigit()) or (
+        int(values["messageId"]) >= 2**63
+    ):
         raise ValidationFailed.single("messageId", "must be a message id", RULE_FORMAT)
     return InteractionRequest(
         conversation_id=values.get("conversationId"),
@@ -407,8 +409,12 @@ class ConversationRowSerializer(serializers.Serializer[Any]):
         help_text="Sequence of the last non-silent message."
     )
     lastActivityDate = serializers.DateTimeField(allow_null=True)
-    lastMessageDirection = serializers.ChoiceField(choices=DIRECTIONS, allow_null=True)
-    lastMessageVisibility = serializers.ChoiceField(choices=VISIBILITIES, allow_null=True)
+    lastMessageDirection = serializers.CharField(
+        allow_null=True, help_text="The last message's direction; null before the first message."
+    )
+    lastMessageVisibility = serializers.CharField(
+        allow_null=True, help_text="The last message's visibility; null before the first message."
+    )
     unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
     readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
     participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")

@@ -36,7 +36,8 @@ from inbox.api.pagination import (
     cursor_load,
     paging_metadata,
 )
-from inbox.api.parsers import WixJSONParser, query_request
+from inbox.api.parsers import WixJSONParser, adopt_unsized_body, query_request
+from inbox.api.schema import InboxAutoSchema
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.content import RULE_FORMAT
 from inbox.exceptions import (
@@ -76,8 +77,14 @@ class InboxViewSet(viewsets.ViewSet):
     parser_classes = [WixJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
+    # Error envelope, credentials and object-shaped lists in the OpenAPI schema.
+    schema = InboxAutoSchema()
     # Per caller, INBOX["THROTTLE_RATES"] (429 + Retry-After in the envelope).
     throttle_classes: list[Any] = [CallerRateThrottle]
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        adopt_unsized_body(request)  # chunked bodies: parsed and size-capped like sized ones
+        return super().initialize_request(request, *args, **kwargs)
 
     def get_exception_handler(self) -> Any:
         return exception_handler

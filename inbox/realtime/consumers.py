@@ -293,6 +293,16 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     # Events from the channel layer -----------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs ``close_old_connections`` in the sync thread before every message; a
+        # live event never touches the database (replays and handshakes go through
+        # ``database_sync_to_async``, which does it itself), and that one thread hop per socket
+        # per event, serialised on one thread, dominated a fan-out (docs/benchmarks.md, #4).
+        if message.get("type") == events.CONSUMER_HANDLER:
+            await self.inbox_event(message)
+            return
+        await super().dispatch(message)
+
     async def inbox_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if not self.may_receive(event):

@@ -6,6 +6,7 @@ transaction and it sends nothing if that transaction rolls back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -148,10 +149,16 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
     if layer is None:
         return
     payload = {"type": CONSUMER_HANDLER, "event": event}
-    for group in groups:
-        try:
-            async_to_sync(_group_send)(layer, group, payload)
-        except Exception as error:
+    # One hop to the event loop for all the groups, published concurrently: each
+    # ``async_to_sync`` call waits for the loop's turn, which under load was a visible share of
+    # the send path (docs/benchmarks.md, #1 and #2).
+    outcomes: list[BaseException | None]
+    try:
+        outcomes = async_to_sync(_group_send_all)(layer, groups, payload)
+    except Exception as error:
+        outcomes = [error] * len(groups)
+    for group, outcome in zip(groups, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
             # The write is committed; clients catch up from the database when they resume
             # (and sockets resynchronise by themselves after a layer outage: realtime/health.py).
             logger.warning(
@@ -159,11 +166,15 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
                 event.get("slug"),
                 event.get("entityId"),
                 group,
-                type(error).__name__,
-                error,
+                type(outcome).__name__,
+                outcome,
             )
 
 
-async def _group_send(layer: Any, group: str, payload: dict[str, Any]) -> None:
+async def _group_send_all(
+    layer: Any, groups: list[str], payload: dict[str, Any]
+) -> list[BaseException | None]:
     # Bounded: an unreachable Redis must not hold the REST response that triggered the send.
-    await bounded(layer.group_send(group, payload))
+    return await asyncio.gather(
+        *(bounded(layer.group_send(group, payload)) for group in groups), return_exceptions=True
+    )

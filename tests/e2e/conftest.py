@@ -121,6 +121,12 @@ class AsgiServer:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing() -> None:
+    """Overrides tests/conftest.py's MD5-only hashing: the server process checks passwords with
+    the project's own hashers, so users made here must have a hash it accepts."""
+
+
 @pytest.fixture
 def asgi_server(concurrent_db: Any, tmp_path: Path) -> Iterator[AsgiServer]:
     """A real ASGI server process on this test's (committed) database."""

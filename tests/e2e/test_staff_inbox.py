@@ -105,6 +105,15 @@ def visitor_says(client: httpx.Client, text: str) -> dict[str, Any]:
     return response.json()["message"]
 
 
+def wait_for_names(page: Any, names: list[str]) -> None:
+    """Wait until the list shows exactly these participants (filters apply asynchronously)."""
+    page.wait_for_function(
+        "(names) => JSON.stringify([...document.querySelectorAll('.inbox-conversation-name')]"
+        ".map((node) => node.textContent)) === JSON.stringify(names)",
+        arg=names,
+    )
+
+
 def message_texts(page: Any) -> list[str]:
     return page.locator(".inbox-message .inbox-bubble").all_inner_texts()
 
@@ -303,7 +312,11 @@ def test_hostile_text_is_shown_as_text(context, asgi_server):
         },
         timeout=10,
     ).raise_for_status()
-    page.locator(".inbox-bubble", has_text="window.__xss = 'script'</script><img").wait_for()
+    page.locator(".inbox-message-list").get_by_text(XSS_SCRIPT + XSS_IMG, exact=True).wait_for()
+    # The list's preview shows it as text too.
+    assert row(page, "Mallory").locator(".inbox-conversation-preview").inner_text() == (
+        XSS_SCRIPT + XSS_IMG
+    )
     card = page.locator(".inbox-card")
     assert card.locator(".inbox-card-title").inner_text() == XSS_IMG
     assert card.locator(".inbox-card-line").inner_text() == XSS_SCRIPT
@@ -357,4 +370,63 @@ def test_socket_drop_resumes_without_gap_or_duplicate(context, asgi_server):
     page.wait_for_selector(".inbox-message >> text=and after")
     texts = message_texts(page)
     assert texts == ["first", "sent while you were away", "replied while offline", "and after"]
+    assert page.errors == []
+
+
+def test_filters_and_older_messages_on_scroll(context, asgi_server):
+    load_demo(asgi_server)
+    _, key = services.app_create(name="e2e")
+    conversation = httpx.post(
+        f"{asgi_server.url}{API}/conversations",
+        headers={"Authorization": key},
+        json={"participantId": {"contactId": str(uuid.uuid4())}},
+        timeout=10,
+    ).json()["conversation"]
+    for index in range(45):
+        httpx.post(
+            f"{asgi_server.url}{API}/messages",
+            headers={"Authorization": key},
+            json={
+                "conversationId": conversation["id"],
+                "message": {
+                    "direction": "PARTICIPANT_TO_BUSINESS",
+                    "content": {"basic": {"items": [{"text": f"line {index:02d}"}]}},
+                },
+                "sendAs": "PARTICIPANT",
+            },
+            timeout=10,
+        ).raise_for_status()
+    page = open_page(context)
+
+    # Filters: text search, participant kind, unread only (the server applies them).
+    page.fill(".inbox-filters input[name=q]", "lisbon")
+    wait_for_names(page, ["Visitor from Lisbon"])
+    page.fill(".inbox-filters input[name=q]", "")
+    page.select_option(".inbox-filters select[name=participantKind]", "MEMBER")
+    wait_for_names(page, ["Member Demo"])
+    page.select_option(".inbox-filters select[name=participantKind]", "")
+    page.wait_for_function("() => document.querySelectorAll('.inbox-conversation').length === 4")
+
+    # 45 messages: the newest 30 first, the rest when scrolled to the top, in order, once.
+    page.locator(".inbox-conversation", has_text="line 44").click()
+    page.wait_for_selector(".inbox-message >> text=line 44")
+    assert len(message_texts(page)) == 30
+    page.locator(".inbox-messages").evaluate("(box) => { box.scrollTop = 0; }")
+    page.wait_for_selector(".inbox-message >> text=line 00")
+    assert message_texts(page) == [f"line {index:02d}" for index in range(45)]
+    assert page.locator(".inbox-older-status").inner_text() == "Beginning of the conversation"
+
+    # Read now: the unread-only filter leaves it out.
+    page.locator(".inbox-conversation", has_text="line 44").locator(".inbox-unread").wait_for(
+        state="detached"
+    )
+    page.check(".inbox-filters input[name=unread]")
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.inbox-conversation')]"
+        ".some((node) => node.textContent.includes('line 44'))"
+    )
+    assert (
+        page.locator(".inbox-conversation .inbox-unread").count()
+        == page.locator(".inbox-conversation").count()
+    )
     assert page.errors == []

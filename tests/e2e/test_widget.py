@@ -19,6 +19,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from inbox import services
+from inbox.models import Message
 from tests.e2e.conftest import AsgiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -357,7 +358,7 @@ def test_a_visitor_who_logs_in_keeps_the_thread(widget, staff, django_user_model
     page.fill("#id_username", "alice")
     page.fill("#id_password", "alice-pw-123")
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))  # back on the home page
 
     page.get_by_role("dialog", name="Chat with us").wait_for()
     widget.wait_for_thread(["Question before login", "Answer before login"])
@@ -443,8 +444,114 @@ def test_a_long_history_pages_back_in_order(widget, staff):
         staff.reply(conversation_id, text)
     widget.page.reload()
     widget.page.get_by_role("dialog", name="Chat with us").wait_for()
-    # The newest page first (50 messages), then the older ones on request.
-    widget.wait_for_thread(replies[10:])
+    # History comes newest page first (50 messages); the socket's resume may replay more of the
+    # recent ones, the button fetches the rest. Either way: all of them, in order, once.
     widget.page.get_by_role("button", name="Show earlier messages").click()
     widget.wait_for_thread(["Tell me everything", *replies])
-    assert widget.page.get_by_role("button", name="Show earlier messages").is_hidden()
+    widget.page.get_by_role("button", name="Show earlier messages").wait_for(state="hidden")
+
+
+def test_a_lost_response_is_retried_with_the_same_key_and_stored_once(widget, staff):
+    started_thread(widget, "First")
+    keys: list[str] = []
+
+    def lose_first_response(route: Any, request: Any) -> None:
+        if request.method != "POST":
+            route.continue_()
+            return
+        keys.append(request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fetch()  # the server stores the message...
+            route.abort("connectionreset")  # ...and the answer never arrives
+        else:
+            route.continue_()
+
+    widget.page.route(re.compile(r".*/inbox/v2/messages$"), lose_first_response)
+    widget.say("Only once, please")
+    # The stored message may arrive over the socket first; the optimistic copy waits for the
+    # retry's answer (the original message) and then goes.
+    widget.page.locator("inbox-chat-widget .pending").wait_for(state="detached")
+    assert len(keys) >= 2 and len(set(keys)) == 1
+    assert Message.objects.filter(preview_text="Only once, please").count() == 1
+    widget.wait_for_thread(["First", "Only once, please"])
+
+
+def test_every_content_type_a_participant_sees_is_rendered_as_text(widget, staff, asgi_server):
+    conversation_id = started_thread(widget, "Show me")
+    image = f"{asgi_server.url}/static/admin/img/icon-yes.svg"
+    staff.send(
+        conversation_id,
+        {
+            "direction": "BUSINESS_TO_PARTICIPANT",
+            "content": {
+                "basic": {
+                    "items": [
+                        {"text": "Here you go"},
+                        {"image": {"url": image, "filename": "tick.svg"}},
+                        {"file": {"url": f"{asgi_server.url}/static/x.pdf", "filename": "x.pdf"}},
+                    ]
+                }
+            },
+        },
+    )
+    staff.send(
+        conversation_id,
+        {
+            "direction": "BUSINESS_TO_PARTICIPANT",
+            "content": {"minimal": {"text": "Booked a spa visit", "url": "https://example.com/b"}},
+        },
+    )
+    staff.send(
+        conversation_id,
+        {
+            "direction": "PARTICIPANT_TO_BUSINESS",
+            "content": {
+                "form": {
+                    "title": "Contact form",
+                    "fields": [{"name": "Email", "value": "<b>a@example.com</b>"}],
+                }
+            },
+        },
+    )
+    widget.wait_for_thread(
+        [
+            "Show me",
+            "Here you go |  | \U0001f4ce x.pdf",
+            "Booked a spa visit",
+            "Contact formEmail<b>a@example.com</b>",
+        ]
+    )
+    shadow = HOST
+    # Each basic item is its own bubble; the image is an <img>, the file a safe new-tab link.
+    assert widget.page.evaluate(f"() => {shadow}.querySelector('.media img').alt") == "tick.svg"
+    assert widget.page.evaluate(f"() => {shadow}.querySelector('.media img').src") == image
+    assert widget.page.evaluate(f"() => {shadow}.querySelector('a.file').rel") == (
+        "noopener noreferrer"
+    )
+    assert widget.page.evaluate(f"() => {shadow}.querySelector('.minimal a').href") == (
+        "https://example.com/b"
+    )
+    assert widget.page.evaluate(f"() => {shadow}.querySelectorAll('.form b').length") == 0
+
+
+# The documented one-tag embed, as a page that does not use the template tag would have it.
+PLAIN_SNIPPET = """() => {
+  const script = document.createElement("script");
+  script.src = "/static/inbox/widget/widget.js";
+  script.dataset.api = "/inbox/v2";
+  script.dataset.ws = "/ws/inbox/participant/";
+  document.body.appendChild(script);
+}"""
+
+
+def test_the_plain_script_snippet_works_on_any_page(context, staff):
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto("/accounts/login/")  # the admin's login page: its own CSS, no widget tag
+    page.evaluate(PLAIN_SNIPPET)
+    conversation_id = started_thread(widget, "Hi from a plain page")
+    event = staff.stream.wait_for(lambda e: e["slug"] == "message_sent_to_business")
+    assert event["data"]["conversationId"] == conversation_id
+    staff.reply(conversation_id, "Hello, plain page")
+    widget.wait_for_thread(["Hi from a plain page", "Hello, plain page"])
+    assert widget.errors == []

@@ -129,7 +129,7 @@ class Command(BaseCommand):
             self._load(staff, member)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins:"))
         self.stdout.write(
-            f"  staff inbox:  http://127.0.0.1:8000/admin/inbox/  {STAFF[0]} / {STAFF[1]}"
+            f"  staff inbox:  http://127.0.0.1:8000/admin/inbox/staffinbox/  {STAFF[0]} / {STAFF[1]}"
         )
         self.stdout.write(
             f"  member:       http://127.0.0.1:8000/accounts/login/  {MEMBER[0]} / {MEMBER[1]}"

@@ -282,7 +282,7 @@
       this.reconnectTimer = null;
       this.pingTimer = null;
       this.pongTimer = null;
-      this.readTimer = null;
+      this.readTimers = new Map(); // conversation id -> pending read timer
       this.refreshTimer = null;
       this.stopped = false;
       this.hasConnected = false;
@@ -591,10 +591,18 @@
     }
 
     markRead() {
-      // The thread whose messages were shown, even if another one is open when the timer fires.
+      // Debounced per conversation, and for the thread whose messages were shown, even if
+      // another one is open when the timer fires.
       const thread = this.thread;
-      clearTimeout(this.readTimer);
-      this.readTimer = setTimeout(() => this.sendRead(thread), 150);
+      if (!thread) return;
+      clearTimeout(this.readTimers.get(thread.id));
+      this.readTimers.set(
+        thread.id,
+        setTimeout(() => {
+          this.readTimers.delete(thread.id);
+          this.sendRead(thread);
+        }, 150)
+      );
     }
 
     async sendRead(thread) {

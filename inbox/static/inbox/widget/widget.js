@@ -36,7 +36,8 @@
   var cfg = {
     api: (data.api || "/inbox/v2").replace(/\/+$/, ""),
     ws: data.ws || "/ws/inbox/participant/",
-    css: data.css || script.src.replace(/widget\.js(\?.*)?$/, "widget.css"),
+    // Next to the script (also when collectstatic gave it a hashed name: widget.<hash>.js).
+    css: data.css || script.src.replace(/widget(\.[0-9a-f]+)?\.js(\?.*)?$/, "widget.css"),
     title: data.title || "Chat with us",
     member: data.authenticated === "true",
     csrf: data.csrf || readCookie("csrftoken")

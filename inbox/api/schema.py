@@ -1,0 +1,123 @@
+"""What the OpenAPI schema (drf-spectacular) says about the inbox endpoints beyond the views'
+``extend_schema``: the error envelope every operation may answer with, the credentials, and the
+shape of list responses (envelopes, never bare arrays). The schema is fuzzed against the running
+server (tests/test_fuzz.py), so it must say exactly what the server does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+# Statuses any inbox operation may answer with, always in Wix's envelope.
+ERROR_STATUSES = {
+    "400": "Invalid request: `validationError` names each field, or `applicationError` says why.",
+    "401": "No, an invalid, revoked or expired credential.",
+    "403": "The caller may not do this (`PERMISSION_DENIED`, `NOT_JOINED_CHATROOM`, "
+    "`IDENTITY_DOES_NOT_MATCH`).",
+    "404": "No such conversation or message (business callers; participants get 403).",
+    "413": "The request body is larger than `INBOX['MAX_BODY_BYTES']`.",
+    "429": "Over the caller's rate (`INBOX['THROTTLE_RATES']`); retry after `Retry-After` s.",
+    "503": "The database is unavailable for a moment; retry after `Retry-After` seconds.",
+}
+WRITE_ERROR_STATUSES = {
+    "409": "The `Idempotency-Key` was already used with a different request.",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+    }
+}
+
+
+class FieldViolationSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField(allow_blank=True)
+    description = serializers.CharField()
+    violatedRule = serializers.CharField()
+    ruleName = serializers.CharField(required=False)
+    # The metaclass pops declared fields, so this does not shadow ``Serializer.data``.
+    data = serializers.DictField(required=False)  # type: ignore[assignment]
+
+
+class ValidationErrorSerializer(serializers.Serializer[Any]):
+    fieldViolations = FieldViolationSerializer(many=True)
+
+
+class ApplicationErrorSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    description = serializers.CharField()
+    data = serializers.DictField()  # type: ignore[assignment]
+
+
+class ErrorDetailsSerializer(serializers.Serializer[Any]):
+    validationError = ValidationErrorSerializer(required=False)
+    applicationError = ApplicationErrorSerializer(required=False)
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer[Any]):
+    """Wix's error envelope: ``details`` holds ``validationError`` or ``applicationError``
+    (empty for 5xx)."""
+
+    message = serializers.CharField()
+    details = ErrorDetailsSerializer()
+
+
+class InboxAutoSchema(AutoSchema):
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        # Every inbox response is an object (``{"messages": [...], "pagingMetadata": ...}``),
+        # including those of ``list`` actions, which drf-spectacular would wrap in an array.
+        return False
+
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        errors = dict(ERROR_STATUSES)
+        if self.method == "POST":
+            errors.update(WRITE_ERROR_STATUSES)
+        for status, description in errors.items():
+            if status in responses:
+                continue
+            response = self._get_response_for_code(
+                ErrorEnvelopeSerializer, status, direction=direction
+            )
+            response["description"] = description
+            if status in ("429", "503"):
+                response["headers"] = RETRY_AFTER
+            responses[status] = response
+        return responses
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
+            # Path ids are GUIDs (``lookup_value_regex`` accepts anything so that a malformed
+            # id gets a 400 in the envelope rather than Django's 404 page).
+            if parameter.get("in") == "path" and parameter["name"].endswith("_id"):
+                parameter["schema"] = {"type": "string", "format": "uuid"}
+        return operation
+
+
+class CredentialScheme(OpenApiAuthenticationExtension):
+    target_class = "inbox.api.authentication.CredentialAuthentication"
+    name = "inboxCredential"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An app's API key (as is or `Bearer <key>`), or `Bearer <visitor "
+            "token>` from `POST v2/visitors`.",
+        }
+
+
+class InboxSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "inbox.api.authentication.InboxSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
