@@ -149,6 +149,9 @@ class Conversation(models.Model):
         indexes = [
             # Staff conversation list: newest activity first, with the id as tie-breaker cursor.
             models.Index(fields=["-last_activity_at", "-id"], name="inbox_conv_activity_idx"),
+            # Business-stream resume: conversations with messages after a position
+            # (WHERE last_sequence > since - window) without scanning every conversation.
+            models.Index(fields=["last_sequence"], name="inbox_conv_last_sequence_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -17,7 +17,7 @@ from django.db.models.functions import Greatest
 from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 
-from inbox.content import NormalizedContent
+from inbox.content import RULE_REQUIRED, NormalizedContent
 from inbox.exceptions import (
     IdempotencyConflict,
     IdentityDoesNotMatch,
@@ -161,19 +161,26 @@ def _sender_for(
         return participant.wire_key, participant.external_id, participant.contact_id
     if send_as == SendAs.BUSINESS_USER:
         if caller.kind is CallerKind.STAFF:
+            # A staff user writes as itself; naming a colleague would be impersonation.
+            if business_user_id is not None and business_user_id != caller.id:
+                raise IdentityDoesNotMatch("A business user may only send as itself")
             return Message.SenderKind.BUSINESS_USER, caller.id, None
-        assert business_user_id is not None
+        if business_user_id is None:
+            raise ValidationFailed.single(
+                "businessUserId", "is required when sendAs is BUSINESS_USER", RULE_REQUIRED
+            )
         return Message.SenderKind.BUSINESS_USER, business_user_id, None
     return caller.sender_kind, caller.id, None
 
 
 def _check_participant_send(
-    *, caller: Caller, conversation: Conversation, draft: MessageDraft
+    *, caller: Caller, conversation: Conversation, draft: MessageDraft, send_as: str
 ) -> None:
     participant = conversation.participant
     owns = participant.wire_key == caller.sender_kind and participant.external_id == caller.id
     if (
         not owns
+        or send_as == SendAs.BUSINESS_USER
         or draft.direction != Message.Direction.PARTICIPANT_TO_BUSINESS
         or draft.visibility != Message.Visibility.BUSINESS_AND_PARTICIPANT
     ):
@@ -221,16 +228,33 @@ def message_send(
         if replay is not None:
             return replay, False
     try:
-        with transaction.atomic():
-            message = _message_insert(
-                caller=caller,
-                conversation=conversation,
-                draft=draft,
-                send_as=send_as,
-                business_user_id=business_user_id,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-            )
+        for attempt in range(MERGE_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    message = _message_insert(
+                        caller=caller,
+                        conversation=conversation,
+                        draft=draft,
+                        send_as=send_as,
+                        business_user_id=business_user_id,
+                        idempotency_key=idempotency_key,
+                        fingerprint=fingerprint,
+                    )
+                break
+            except _ConversationMerged as merged:
+                # The conversation was merged away after the caller looked it up: send into
+                # the surviving one, if the caller may, rather than into a hidden thread.
+                if attempt == MERGE_RETRIES:
+                    raise NotJoinedChatroom() from None
+                conversation = follow_merges(
+                    Conversation.objects.select_related("participant").get(
+                        pk=merged.conversation_id
+                    )
+                )
+                if caller.is_participant and not is_own_conversation(
+                    caller=caller, conversation=conversation
+                ):
+                    raise NotJoinedChatroom() from None
     except IntegrityError:
         # Only a concurrent retry with the same key can collide here: the sequence comes from
         # a row-locked counter, so it never does.
@@ -242,6 +266,15 @@ def message_send(
     return message, True
 
 
+MERGE_RETRIES = 2
+
+
+class _ConversationMerged(Exception):
+    def __init__(self, conversation_id: uuid.UUID) -> None:
+        super().__init__(f"Conversation {conversation_id} was merged")
+        self.conversation_id = conversation_id
+
+
 def _allocate_sequence(conversation_id: uuid.UUID, updates: dict[str, Any]) -> int:
     """Apply ``updates`` to the conversation row and return its new ``last_sequence``.
 
@@ -251,8 +284,12 @@ def _allocate_sequence(conversation_id: uuid.UUID, updates: dict[str, Any]) -> i
     """
     alias = router.db_for_write(Conversation)
     connection = connections[alias]
+    # Only a conversation that has not been merged away takes messages; the merge locks the
+    # same row, so a send that looked the conversation up before a merge committed sees it here.
+    live = Q(pk=conversation_id, merged_into__isnull=True)
     if not connection.features.can_return_columns_from_insert:
-        Conversation.objects.using(alias).filter(pk=conversation_id).update(**updates)
+        if not Conversation.objects.using(alias).filter(live).update(**updates):
+            raise _ConversationMerged(conversation_id)
         return (
             Conversation.objects.using(alias)
             .filter(pk=conversation_id)
@@ -261,14 +298,14 @@ def _allocate_sequence(conversation_id: uuid.UUID, updates: dict[str, Any]) -> i
         )
     query = UpdateQuery(Conversation)
     query.add_update_values(updates)
-    query.add_q(Q(pk=conversation_id))
+    query.add_q(live)
     sql, params = query.get_compiler(using=alias).as_sql()
     column = connection.ops.quote_name(Conversation._meta.get_field("last_sequence").column)
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {column}", params)
         row = cursor.fetchone()
     if row is None:
-        raise Conversation.DoesNotExist(f"Conversation {conversation_id} does not exist")
+        raise _ConversationMerged(conversation_id)
     return int(row[0])
 
 
@@ -288,7 +325,9 @@ def _message_insert(
             kind=caller.participant_kind, external_id=caller.id, user=caller.user
         )
     if caller.is_participant:
-        _check_participant_send(caller=caller, conversation=conversation, draft=draft)
+        _check_participant_send(
+            caller=caller, conversation=conversation, draft=draft, send_as=send_as
+        )
     sender_kind, sender_id, contact_id = _sender_for(
         caller=caller, conversation=conversation, send_as=send_as, business_user_id=business_user_id
     )

@@ -25,6 +25,8 @@ import httpx
 import websockets
 from websockets.asyncio.client import connect
 
+from inbox.models import INBOX_NAMESPACE
+
 OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
 
 
@@ -138,6 +140,7 @@ class Client:
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.resets = 0
+        self.refetches = 0
 
     def resume_frame(self) -> dict[str, Any]:
         highest = {c: max(s) for c, s in self.arrivals.items() if s}
@@ -174,6 +177,11 @@ class Client:
                             self.connects.append((time.monotonic(), self.server))
                             self.ready.set()
                         self.receive(frame)
+                        if frame["type"] == "reset":
+                            # The protocol: the gap is too large to replay, so refetch over
+                            # REST, then resume again.
+                            await self.refetch()
+                            await ws.send(json.dumps(self.resume_frame()))
             except (
                 websockets.ConnectionClosed,
                 websockets.InvalidHandshake,
@@ -190,6 +198,41 @@ class Client:
             await asyncio.sleep(random.uniform(self.backoff[0] / 2, cap))
             self.server = (self.server + 1) % len(self.urls)
 
+    async def refetch(self) -> None:
+        """Every message of the client's conversations over REST, kept as if it had arrived
+        as its event (the event id of a message is derived from the message)."""
+        base = self.urls[self.server].replace("ws://", "http://", 1)
+        auth = self.key if self.key else f"Bearer {self.token}"
+        visibility = "BUSINESS" if self.business else "BUSINESS_AND_PARTICIPANT"
+        async with httpx.AsyncClient(timeout=30, headers={"Authorization": auth}) as http:
+            for conversation in sorted(self.conversations):
+                params: dict[str, Any] = {
+                    "conversationId": conversation,
+                    "visibility": visibility,
+                    "sorting.order": "ASC",
+                    "paging.limit": 100,
+                }
+                for _ in range(1000):
+                    page = (await http.get(f"{base}/inbox/v2/messages", params=params)).json()
+                    for message in page["messages"]:
+                        event_id = str(
+                            uuid.uuid5(INBOX_NAMESPACE, f"event:message:{message['id']}")
+                        )
+                        self.receive(
+                            {
+                                "type": "event",
+                                "event": {
+                                    "id": event_id,
+                                    "data": {"conversationId": conversation, "message": message},
+                                },
+                            }
+                        )
+                    cursor = page["pagingMetadata"]["cursors"].get("next")
+                    if not cursor:
+                        break
+                    params = {**params, "paging.cursor": cursor}
+        self.refetches += 1
+
     def receive(self, frame: dict[str, Any]) -> None:
         self.frames += 1
         if frame["type"] == "reset":
@@ -204,7 +247,11 @@ class Client:
             self.duplicates += 1
             return
         conversation = event["data"]["conversationId"]
-        self.first[event["id"]] = {**message, "conversationId": conversation}
+        self.first[event["id"]] = {
+            **message,
+            "conversationId": conversation,
+            "arrivedAt": time.monotonic(),
+        }
         self.arrivals.setdefault(conversation, []).append(int(message["sequence"]))
 
     def state(self) -> dict[str, list[str]]:

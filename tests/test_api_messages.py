@@ -241,7 +241,8 @@ def test_staff_sender_per_send_as(staff_client, staff_user, make_conversation):
     cases = [
         ({}, {"wixUserId": staff_id}),
         ({"sendAs": "PARTICIPANT"}, {"anonymousVisitorId": visitor_id}),
-        ({"sendAs": "BUSINESS_USER", "businessUserId": str(uuid.uuid4())}, {"wixUserId": staff_id}),
+        ({"sendAs": "BUSINESS_USER"}, {"wixUserId": staff_id}),
+        ({"sendAs": "BUSINESS_USER", "businessUserId": staff_id}, {"wixUserId": staff_id}),
     ]
     for extra, sender in cases:
         response = staff_client.post(
@@ -250,6 +251,28 @@ def test_staff_sender_per_send_as(staff_client, staff_user, make_conversation):
         assert response.status_code == 200, (extra, response.content)
         assert response.json()["message"]["sender"] == sender
         assert "appId" not in response.json()["message"]
+
+
+def test_staff_cannot_send_as_another_business_user(staff_client, make_conversation):
+    conversation = make_conversation()
+    body = {**send_body(conversation.pk), "sendAs": "BUSINESS_USER"}
+    response = staff_client.post(
+        f"{API}/messages", {**body, "businessUserId": str(uuid.uuid4())}, format="json"
+    )
+    assert_app_error(response, 403, "IDENTITY_DOES_NOT_MATCH")
+    assert not Message.objects.exists()
+
+
+def test_participant_cannot_send_as_business_user(db, make_visitor):
+    _, visitor = make_visitor()
+    body = {
+        "message": text_message(direction=P2B),
+        "sendAs": "BUSINESS_USER",
+        "businessUserId": str(uuid.uuid4()),
+    }
+    response = visitor.post(f"{API}/messages", body, format="json")
+    assert_app_error(response, 403, "IDENTITY_DOES_NOT_MATCH")
+    assert not Message.objects.exists()
 
 
 def test_participant_senders(member_client, member_user, make_visitor):

@@ -194,6 +194,21 @@ def test_visitor_creation_is_limited_per_client_ip() -> None:
 
 
 @pytest.mark.django_db
+def test_a_made_up_forwarded_for_header_does_not_reset_the_visitor_budget() -> None:
+    client = APIClient()
+    with rates(visitor_create="2/min"):
+        for index in range(2):
+            response = client.post(
+                f"{API}/visitors", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=f"1.2.3.{index}"
+            )
+            assert response.status_code == 200
+        refused = client.post(
+            f"{API}/visitors", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="9.9.9.9"
+        )
+        assert_app_error(refused, 429, "RESOURCE_EXHAUSTED")
+
+
+@pytest.mark.django_db
 def test_default_rates_leave_apps_unlimited_and_limit_participants() -> None:
     from inbox.api.throttling import throttle_rate
 

@@ -13,8 +13,11 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from inbox import services
-from inbox.identity import visitor_token_issue
+from inbox.content import normalize_content
+from inbox.exceptions import NotJoinedChatroom
+from inbox.identity import caller_for_credential, caller_for_visitor, visitor_token_issue
 from inbox.models import Conversation, Message, Participant, conversation_id_for, user_wire_id
+from inbox.services import MessageDraft
 from project.asgi import application
 from tests.conftest import API, assert_app_error, field_violations, text_message
 
@@ -356,3 +359,48 @@ def api_client_for(user: Any) -> APIClient:
     client = APIClient()
     client.force_login(user)
     return client
+
+
+def test_a_send_that_looked_up_a_conversation_before_its_merge_lands_in_the_target(
+    make_conversation, app_key
+):
+    """The lookup and the insert are not one transaction: a merge committed in between must not
+    leave the message in the merged-away (hidden) conversation."""
+    source = make_conversation(Participant.Kind.ANONYMOUS_VISITOR)
+    target = make_conversation(Participant.Kind.MEMBER)
+    stale = Conversation.objects.select_related("participant").get(pk=source.pk)
+    assert services.conversation_merge(source=source, target=target)
+    caller = caller_for_credential(app_key)
+    assert caller is not None
+    message, created = services.message_send(
+        caller=caller,
+        conversation=stale,
+        draft=MessageDraft(
+            direction="BUSINESS_TO_PARTICIPANT",
+            visibility="BUSINESS_AND_PARTICIPANT",
+            content=normalize_content({"basic": {"items": [{"text": "late"}]}}),
+        ),
+    )
+    assert created
+    assert message.conversation_id == target.pk
+    assert not Message.objects.filter(conversation_id=source.pk).exists()
+
+
+def test_a_claimed_visitor_sending_through_a_stale_lookup_is_refused(make_conversation):
+    source = make_conversation(Participant.Kind.ANONYMOUS_VISITOR)
+    target = make_conversation(Participant.Kind.MEMBER)
+    stale = Conversation.objects.select_related("participant").get(pk=source.pk)
+    assert services.conversation_merge(source=source, target=target)
+    visitor_id = source.participant.anonymous_visitor_id
+    assert visitor_id is not None
+    with pytest.raises(NotJoinedChatroom):
+        services.message_send(
+            caller=caller_for_visitor(visitor_id),
+            conversation=stale,
+            draft=MessageDraft(
+                direction="PARTICIPANT_TO_BUSINESS",
+                visibility="BUSINESS_AND_PARTICIPANT",
+                content=normalize_content({"basic": {"items": [{"text": "late"}]}}),
+            ),
+        )
+    assert not Message.objects.exists()

@@ -160,10 +160,6 @@ def parse_send_request(data: dict[str, Any], *, app_id: uuid.UUID | None) -> Sen
                     badges = result
                 else:
                     channels = result
-    if valid and data.get("sendAs") == SendAs.BUSINESS_USER and not data.get("businessUserId"):
-        violations.append(
-            Violation("businessUserId", "is required when sendAs is BUSINESS_USER", RULE_REQUIRED)
-        )
     _raise_if(violations)
     assert content is not None
     values = serializer.validated_data

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.cache import caches
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from inbox.conf import DEFAULTS, inbox_settings
@@ -75,11 +76,17 @@ class CallerRateThrottle(_InboxRateThrottle):
 
 
 class VisitorCreateThrottle(_InboxRateThrottle):
-    """``POST v2/visitors``: one budget per client IP (``REST_FRAMEWORK["NUM_PROXIES"]`` decides
-    whether ``X-Forwarded-For`` is trusted, as for every DRF throttle)."""
+    """``POST v2/visitors``: one budget per client IP.
+
+    The IP is ``REMOTE_ADDR``: DRF's default would take any ``X-Forwarded-For`` a client sends,
+    so a new made-up header per request would bypass the limit. Behind a proxy, the ASGI server
+    puts the real client there (uvicorn ``--forwarded-allow-ips``, docs/deployment.md); a site
+    that sets ``REST_FRAMEWORK["NUM_PROXIES"]`` gets DRF's own reading of the header instead."""
 
     def scope_for(self, request: Request) -> str | None:
         return VISITOR_CREATE_SCOPE
 
     def ident_for(self, request: Request) -> str:
+        if api_settings.NUM_PROXIES is None:
+            return str(request.META.get("REMOTE_ADDR") or "unknown")
         return str(self.get_ident(request))

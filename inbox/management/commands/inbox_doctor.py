@@ -424,28 +424,44 @@ def _inbox_route_kind(callback: Any) -> str | None:
 
 
 async def _anonymous_handshake(application: Any, path: str) -> str:
-    """Open ``path`` with no credentials as a browser of an allowed host would; how it ended."""
-    from channels.testing import WebsocketCommunicator
+    """Open ``path`` with no credentials as a browser of an allowed host would; how it ended.
+
+    Speaks ASGI directly (asgiref's communicator), so the doctor needs no test server."""
+    from asgiref.testing import ApplicationCommunicator
 
     hosts = [host for host in (getattr(settings, "ALLOWED_HOSTS", []) or []) if host != "*"]
     host = (hosts[0].lstrip(".") if hosts else "localhost").encode()
-    communicator = WebsocketCommunicator(
-        application,
-        "/" + path.lstrip("/"),
-        headers=[(b"host", host), (b"origin", b"http://" + host)],
-    )
+    path = "/" + path.lstrip("/")
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", host), (b"origin", b"http://" + host)],
+        "subprotocols": [],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+    }
+    communicator = ApplicationCommunicator(application, scope)
     try:
-        connected, code = await communicator.connect(timeout=5)
-        if connected:
-            output = await communicator.receive_output(timeout=5)
-            if output.get("type") == "websocket.close":
-                return f"closed {output.get('code')}"
-            return "accepted"
-        return f"closed {code}"
+        await communicator.send_input({"type": "websocket.connect"})
+        first = await communicator.receive_output(timeout=5)
+        if first["type"] == "websocket.close":
+            return f"closed {first.get('code')}"
+        if first["type"] != "websocket.accept":
+            return f"answered {first['type']}"
+        second = await communicator.receive_output(timeout=5)
+        if second["type"] == "websocket.close":
+            return f"closed {second.get('code')}"
+        return "accepted"
+    except TimeoutError:
+        return "accepted"  # accepted and kept open: nothing more came
     finally:
         try:
-            await communicator.disconnect(timeout=1)
-        except Exception:  # noqa: BLE001 - already closed
+            await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+            await communicator.wait(timeout=1)
+        except Exception:  # noqa: BLE001 - already finished
             pass
 
 
