@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
-from tests.own_redis import OwnRedis, free_port
+from tests.servers import RedisServer, free_port, redis_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,13 +60,10 @@ def line(output: str, name: str) -> str:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path / "redis")
-    server.start()
-    try:
+def own_redis() -> Iterator[RedisServer]:
+    """A private redis-server (never the machine's shared one)."""
+    with redis_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def pubsub_layer(url: str) -> dict[str, Any]:
@@ -100,7 +97,7 @@ def test_healthy_installation_passes() -> None:
     assert "0 failed" in output
 
 
-def test_redis_layer_round_trips_between_two_processes(own_redis: OwnRedis) -> None:
+def test_redis_layer_round_trips_between_two_processes(own_redis: RedisServer) -> None:
     with override_settings(CHANNEL_LAYERS=pubsub_layer(own_redis.url)):
         passed, output = doctor()
     assert passed, output

@@ -498,8 +498,9 @@ def forget_broken_connections() -> Iterator[None]:
 
     for connection in connections.all():
         connection.close()
-        if (connection.settings_dict.get("OPTIONS") or {}).get("pool"):
-            connection.pool.check()
+        pools = getattr(connection, "_connection_pools", {})
+        if connection.alias in pools:  # only a pool that exists; never open one here
+            pools[connection.alias].check()
 
 
 def postgres_ready() -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -157,18 +159,83 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
         outcomes = async_to_sync(_group_send_all)(layer, groups, payload)
     except Exception as error:
         outcomes = [error] * len(groups)
+    failed = [
+        group
+        for group, outcome in zip(groups, outcomes, strict=True)
+        if isinstance(outcome, BaseException)
+    ]
     for group, outcome in zip(groups, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             # The write is committed; clients catch up from the database when they resume
             # (and sockets resynchronise by themselves after a layer outage: realtime/health.py).
             logger.warning(
-                "inbox: could not publish %s %s to %s (%s: %s); clients will catch up on resume",
+                "inbox: could not publish %s %s to %s (%s: %s); retrying in the background",
                 event.get("slug"),
                 event.get("entityId"),
                 group,
                 type(outcome).__name__,
                 outcome,
             )
+    if failed:
+        _republisher.submit(layer, failed, payload)
+
+
+class _Republisher:
+    """Publishes again, in the background, what could not be published (the layer was down).
+
+    Sockets of *other* processes may have seen no gap in their own heartbeats (their publishes
+    went through once Redis was back), so nothing would tell them to resynchronise: the
+    publisher itself must try again. One daemon thread owns one event loop (so one set of layer
+    connections); each failed publish is retried every ``RETRY_SECONDS`` until it goes through or
+    ``GIVE_UP_SECONDS`` have passed. A repeat is harmless: clients drop event ids they hold.
+    """
+
+    RETRY_SECONDS = 0.5
+    GIVE_UP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="inbox-republisher", daemon=True
+                ).start()
+                self._loop = loop
+            return self._loop
+
+    def submit(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(self._retry(layer, groups, payload), self._event_loop())
+
+    async def _retry(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
+        deadline = time.monotonic() + self.GIVE_UP_SECONDS
+        pending = list(groups)
+        while pending and time.monotonic() < deadline:
+            await asyncio.sleep(self.RETRY_SECONDS)
+            outcomes = await _group_send_all(layer, pending, payload)
+            pending = [
+                group
+                for group, outcome in zip(pending, outcomes, strict=True)
+                if isinstance(outcome, BaseException)
+            ]
+        event = payload["event"]
+        if pending:
+            logger.warning(
+                "inbox: gave up publishing %s %s to %s; clients will catch up on resume",
+                event.get("slug"),
+                event.get("entityId"),
+                ", ".join(pending),
+            )
+        else:
+            logger.info(
+                "inbox: published %s %s after a retry", event.get("slug"), event.get("entityId")
+            )
+
+
+_republisher = _Republisher()
 
 
 async def _group_send_all(

@@ -22,6 +22,8 @@ logger = logging.getLogger("inbox")
 
 HEARTBEAT_SECONDS = 0.5
 HEARTBEAT_TYPE = "inbox.heartbeat"
+# Seconds after a detected loss at which the sockets resynchronise again (see ``_receive``).
+RESYNC_AGAIN_AFTER = (1.5, 4.0)
 
 
 class Resyncable(Protocol):
@@ -33,6 +35,7 @@ class LayerWatchdog:
         self.layer = layer
         self.consumers: set[Resyncable] = set()
         self.task: asyncio.Task[None] | None = None
+        self.pending: set[asyncio.Task[None]] = set()
 
     def register(self, consumer: Resyncable) -> None:
         self.consumers.add(consumer)
@@ -46,6 +49,8 @@ class LayerWatchdog:
             return not self.consumers
         self.task.cancel()
         self.task = None
+        for task in self.pending:
+            task.cancel()
         return True
 
     async def _run(self) -> None:
@@ -93,9 +98,21 @@ class LayerWatchdog:
                     number - 1,
                     len(self.consumers),
                 )
-                for consumer in list(self.consumers):
-                    await consumer.request_resync()
+                await self._resync()
+                # Publishes that were still failing (bounded at a few seconds each) when the
+                # first heartbeat came back were lost after that resync: resync again once
+                # they have all given up. Replays repeat only ids the clients already hold.
+                for delay in RESYNC_AGAIN_AFTER:
+                    task = asyncio.ensure_future(self._resync(after=delay))
+                    self.pending.add(task)
+                    task.add_done_callback(self.pending.discard)
             last = max(last, number)
+
+    async def _resync(self, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)
+        for consumer in list(self.consumers):
+            await consumer.request_resync()
 
 
 _watchdogs: dict[asyncio.AbstractEventLoop, LayerWatchdog] = {}
