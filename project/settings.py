@@ -98,7 +98,8 @@ if os.environ.get("DATABASE_URL"):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
-            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
+            # Also how long a request waits before its 503 while the database is down.
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "0.5")),
         }
 else:
     DATABASES = {
