@@ -98,8 +98,7 @@ if os.environ.get("DATABASE_URL"):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
-            # Also how long a request waits before its 503 while the database is down.
-            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "0.5")),
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
         }
 else:
     DATABASES = {
