@@ -8,14 +8,12 @@ as a staff session and as an API app. Floors: the ASGI hello world, and the page
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness as h  # noqa: E402
-from bench.list_messages import sequential  # noqa: E402
 
 BASE_SEQUENCE = 1_700_000_000_000_000
 MESSAGES_PER_CONVERSATION = 2
@@ -98,22 +96,12 @@ def seed(count: int) -> tuple[str, str]:
     return h.create_app_key(), f"sessionid={session.session_key}"
 
 
-def sql_floor(db: h.BenchDatabase, count: int) -> list[float]:
-    samples = []
-    query = (
-        "SELECT c.*, p.* FROM inbox_conversation c JOIN inbox_participant p ON p.id = c.participant_id "
-        "WHERE c.merged_into_id IS NULL AND c.last_activity_at IS NOT NULL "
-        "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 31"
-    )
-    with db.connect() as conn:
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            rows = conn.execute(query).fetchall()
-            elapsed = time.perf_counter() - started
-            assert len(rows) == 31
-            if index >= count // 10:
-                samples.append(h.ms(elapsed))
-    return samples
+# The page's keyset query (without the unread counts), run directly as the floor.
+PAGE_SQL = (
+    "SELECT c.*, p.* FROM inbox_conversation c JOIN inbox_participant p ON p.id = c.participant_id "
+    "WHERE c.merged_into_id IS NULL AND c.last_activity_at IS NOT NULL "
+    "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 31"
+)
 
 
 def main() -> None:
@@ -128,57 +116,29 @@ def main() -> None:
         headers=["case", "p50 ms", "p99 ms", "mean ms", "n"],
     )
     results = {}
-    with h.BenchDatabase("convlist") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step(f"seed {args.conversations:,} conversations"):
-                key, cookie = seed(args.conversations)
-            env = h.server_env(db.url)
-            with h.Server(
-                "project.asgi:application", env=env, workers=args.workers, name="app"
-            ) as server:
-                for label, headers in (
-                    ("staff session", {"Cookie": cookie}),
-                    ("API app", {"Authorization": key}),
-                ):
-                    request = h.build_request("GET", f"{h.API}/conversations", headers=headers)
-                    with h.step(f"first page as {label}"):
-                        stats = h.Stats.of(
-                            h.asyncio_run(sequential(server.port, request, args.requests))
-                        )
-                    results[label] = stats
-                    report.row(
-                        f"GET v2/conversations as {label}",
-                        h.fmt(stats.p50),
-                        h.fmt(stats.p99),
-                        h.fmt(stats.mean),
-                        stats.n,
+    with h.django_database("convlist") as db:
+        with h.step(f"seed {args.conversations:,} conversations"):
+            key, cookie = seed(args.conversations)
+        env = h.server_env(db.url)
+        with h.Server(
+            "project.asgi:application", env=env, workers=args.workers, name="app"
+        ) as server:
+            for label, headers in (
+                ("staff session", {"Cookie": cookie}),
+                ("API app", {"Authorization": key}),
+            ):
+                request = h.build_request("GET", f"{h.API}/conversations", headers=headers)
+                with h.step(f"first page as {label}"):
+                    stats = h.Stats.of(
+                        h.asyncio_run(h.sequential_latencies(server.port, request, args.requests))
                     )
-            with h.Server(
-                "bench.floor_app:app", env=env, workers=args.workers, name="floor"
-            ) as floor:
-                stats = h.Stats.of(
-                    h.asyncio_run(
-                        sequential(floor.port, h.build_request("GET", "/"), args.requests)
-                    )
-                )
-                report.row(
-                    "floor: ASGI hello world",
-                    h.fmt(stats.p50),
-                    h.fmt(stats.p99),
-                    h.fmt(stats.mean),
-                    stats.n,
-                )
-            stats = h.Stats.of(sql_floor(db, args.requests))
-            report.row(
-                "floor: the page's keyset SQL via psycopg (no unread counts)",
-                h.fmt(stats.p50),
-                h.fmt(stats.p99),
-                h.fmt(stats.mean),
-                stats.n,
-            )
-        finally:
-            h.close_django_connections()
+                results[label] = stats
+                report.row(f"GET v2/conversations as {label}", *stats.cells())
+        with h.Server("bench.floor_app:app", env=env, workers=args.workers, name="floor") as floor:
+            stats = h.Stats.of(h.asyncio_run(h.hello_latencies(floor.port, args.requests)))
+            report.row("floor: ASGI hello world", *stats.cells())
+        stats = h.Stats.of(h.sql_latencies(db, PAGE_SQL, [], args.requests, rows=31))
+        report.row("floor: the page's keyset SQL via psycopg (no unread counts)", *stats.cells())
     staff = results["staff session"]
     report.target(
         f"conversation-list page p50 ≤ 10 ms at {args.conversations:,} conversations",

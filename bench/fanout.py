@@ -177,50 +177,46 @@ def main() -> None:
             "rounds",
         ],
     )
-    with h.BenchDatabase("fanout") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step("seed"):
-                key = h.create_app_key()
-                (conversation_id,) = h.create_conversations(1)
-            env = h.server_env(db.url)
-            with (
-                h.Server("project.asgi:application", env=env, name="worker-a") as a,
-                h.Server("project.asgi:application", env=env, name="worker-b") as b,
-            ):
-                sender = AppSend(a.port, key, conversation_id)
-                with h.step(f"{args.rounds} rounds to {args.sockets} sockets"):
-                    samples, app_cpu = h.asyncio_run(
-                        measure(
-                            [a.port, b.port],
-                            args.sockets,
-                            args.rounds,
-                            key,
-                            sender,
-                            a.worker_pids() + b.worker_pids(),
-                        )
+    with h.django_database("fanout") as db:
+        with h.step("seed"):
+            key = h.create_app_key()
+            (conversation_id,) = h.create_conversations(1)
+        env = h.server_env(db.url)
+        with (
+            h.Server("project.asgi:application", env=env, name="worker-a") as a,
+            h.Server("project.asgi:application", env=env, name="worker-b") as b,
+        ):
+            sender = AppSend(a.port, key, conversation_id)
+            with h.step(f"{args.rounds} rounds to {args.sockets} sockets"):
+                samples, app_cpu = h.asyncio_run(
+                    measure(
+                        [a.port, b.port],
+                        args.sockets,
+                        args.rounds,
+                        key,
+                        sender,
+                        a.worker_pids() + b.worker_pids(),
                     )
-                    app = h.Stats.of(samples)
-            # The event frame is about the size of the REST body plus the envelope.
-            floor_env = h.server_env(db.url, FLOOR_CHANNEL=FLOOR_CHANNEL)
-            with (
-                h.Server("bench.floor_app:app", env=floor_env, name="floor-a") as fa,
-                h.Server("bench.floor_app:app", env=floor_env, name="floor-b") as fb,
-            ):
-                with h.step("floor"):
-                    samples, floor_cpu = h.asyncio_run(
-                        measure(
-                            [fa.port, fb.port],
-                            args.sockets,
-                            args.rounds,
-                            "",
-                            FloorSend(sender.size + 250),
-                            fa.worker_pids() + fb.worker_pids(),
-                        )
+                )
+                app = h.Stats.of(samples)
+        # The event frame is about the size of the REST body plus the envelope.
+        floor_env = h.server_env(db.url, FLOOR_CHANNEL=FLOOR_CHANNEL)
+        with (
+            h.Server("bench.floor_app:app", env=floor_env, name="floor-a") as fa,
+            h.Server("bench.floor_app:app", env=floor_env, name="floor-b") as fb,
+        ):
+            with h.step("floor"):
+                samples, floor_cpu = h.asyncio_run(
+                    measure(
+                        [fa.port, fb.port],
+                        args.sockets,
+                        args.rounds,
+                        "",
+                        FloorSend(sender.size + 250),
+                        fa.worker_pids() + fb.worker_pids(),
                     )
-                    floor = h.Stats.of(samples)
-        finally:
-            h.close_django_connections()
+                )
+                floor = h.Stats.of(samples)
     for label, stats, cpu in (
         ("REST send → last of the sockets", app, app_cpu),
         ("floor: Redis PUBLISH → minimal ASGI forwarder → last socket", floor, floor_cpu),

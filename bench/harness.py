@@ -62,6 +62,27 @@ def parser(description: str) -> argparse.ArgumentParser:
     return result
 
 
+def load_parser(description: str) -> argparse.ArgumentParser:
+    """``parser`` plus the sustained-load options (``--duration``, ``--concurrency``,
+    ``--conversations``) that ``load_args`` and ``server_load`` read."""
+    result = parser(description)
+    result.add_argument("--duration", type=float, default=15.0)
+    result.add_argument("--concurrency", type=int, default=50)
+    result.add_argument("--conversations", type=int, default=20)
+    return result
+
+
+def load_args(load: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse a ``load_parser``: ``--quick`` shrinks the load, ``args.warmup`` is set and the
+    open-files limit raised for the clients."""
+    args = load.parse_args()
+    if args.quick:
+        args.duration, args.concurrency, args.conversations = 1.0, 4, 2
+    args.warmup = 0.3 if args.quick else 3.0
+    raise_fd_limit(4096)
+    return args
+
+
 def machine() -> str:
     model = ""
     with contextlib.suppress(OSError):
@@ -110,6 +131,10 @@ class Stats:
             mean=statistics.fmean(ordered),
             max=ordered[-1],
         )
+
+    def cells(self) -> tuple[str, str, str, int]:
+        """p50, p99 and mean (formatted ms) and n: the usual columns of a latency row."""
+        return fmt(self.p50), fmt(self.p99), fmt(self.mean), self.n
 
 
 def percentile(ordered: list[float], pct: float) -> float:
@@ -287,6 +312,18 @@ def setup_django(database_url: str, settings_module: str = "bench.settings") -> 
     django.setup()
 
 
+@contextlib.contextmanager
+def django_database(tag: str) -> Iterator[BenchDatabase]:
+    """A ``BenchDatabase`` with Django set up on it in this process; the process's
+    connections are closed before the database is dropped."""
+    with BenchDatabase(tag) as db:
+        setup_django(db.url)
+        try:
+            yield db
+        finally:
+            close_django_connections()
+
+
 # ---------------------------------------------------------------------------------------------
 # Servers
 
@@ -317,24 +354,10 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
+        from project.serve import uvicorn_profile_command
+
         command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--ws",
-            "websockets-sansio",
-            "--no-access-log",
+            *uvicorn_profile_command(self.app, workers=self.workers, host=HOST, port=self.port),
             "--log-level",
             "warning",
             "--backlog",
@@ -544,6 +567,22 @@ async def run_load(
     )
 
 
+def server_load(server: Server, requests: list[bytes], args: argparse.Namespace) -> LoadResult:
+    """``run_load`` against ``server`` with the ``load_args`` settings, counting the CPU time
+    of its workers."""
+    result: LoadResult = asyncio_run(
+        run_load(
+            server.port,
+            requests,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            warmup=args.warmup,
+            server_pids=server.worker_pids(),
+        )
+    )
+    return result
+
+
 def run(main: Callable[[], Awaitable[None]]) -> None:
     """Run the bench's coroutine on uvloop (as the servers do)."""
     import uvloop
@@ -740,21 +779,72 @@ PARTICIPANT_STREAM = "/ws/inbox/participant/"
 
 
 # ---------------------------------------------------------------------------------------------
-# Floors measured in the bench process
+# Sequential timings and the floors measured in the bench process
+
+
+def timed(count: int, operation: Callable[[], object], *, warmup: int | None = None) -> list[float]:
+    """ms of each of ``count`` calls of ``operation``, after ``warmup`` untimed calls (by
+    default a tenth of ``count``)."""
+    for _ in range(count // 10 if warmup is None else warmup):
+        operation()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        operation()
+        samples.append(ms(time.perf_counter() - started))
+    return samples
+
+
+async def timed_async(count: int, operation: Callable[[], Awaitable[object]]) -> list[float]:
+    """``timed`` for a coroutine function: ms of each of ``count`` awaited calls after a tenth
+    of ``count`` untimed ones."""
+    for _ in range(count // 10):
+        await operation()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await operation()
+        samples.append(ms(time.perf_counter() - started))
+    return samples
+
+
+async def sequential_latencies(port: int, request: bytes, count: int) -> list[float]:
+    """``request`` sent ``count`` times one after the other on one keep-alive connection, each
+    answered 200; ms per request."""
+    connection = await HTTPConnection(port).open()
+
+    async def one() -> None:
+        status, body = await connection.send_raw(request)
+        if status != 200:
+            raise RuntimeError(f"{status}: {body[:300]!r}")
+
+    try:
+        return await timed_async(count, one)
+    finally:
+        await connection.close()
+
+
+def sql_latencies(
+    db: BenchDatabase, query: str, params: list[Any], count: int, *, rows: int
+) -> list[float]:
+    """``query`` run and fetched ``count`` times over one psycopg connection, each returning
+    ``rows`` rows; ms per query."""
+    with db.connect() as conn:
+
+        def one() -> None:
+            fetched = conn.execute(query, params).fetchall()
+            assert len(fetched) == rows, (len(fetched), rows)
+
+        return timed(count, one)
 
 
 def pg_commit_latencies(db: BenchDatabase, count: int) -> list[float]:
     """One INSERT + COMMIT (autocommit) into a scratch table, in ms."""
-    samples = []
     with db.connect() as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body text)")
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            conn.execute("INSERT INTO bench_floor (body) VALUES (%s)", ["x" * 200])
-            elapsed = time.perf_counter() - started
-            if index >= count // 10:
-                samples.append(ms(elapsed))
-    return samples
+        return timed(
+            count, lambda: conn.execute("INSERT INTO bench_floor (body) VALUES (%s)", ["x" * 200])
+        )
 
 
 async def redis_roundtrip_latencies(count: int) -> list[float]:
@@ -767,38 +857,26 @@ async def redis_roundtrip_latencies(count: int) -> list[float]:
     pubsub = subscriber.pubsub()
     await pubsub.subscribe(channel)
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
-    samples = []
+
+    async def one() -> None:
+        await publisher.publish(channel, b"x" * 600)
+        while True:
+            message = await pubsub.get_message(timeout=5)
+            if message and message["type"] == "message":
+                return
+
     try:
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            await publisher.publish(channel, b"x" * 600)
-            while True:
-                message = await pubsub.get_message(timeout=5)
-                if message and message["type"] == "message":
-                    break
-            if index >= count // 10:
-                samples.append(ms(time.perf_counter() - started))
+        return await timed_async(count, one)
     finally:
         await pubsub.unsubscribe(channel)
         await pubsub.aclose()
         await publisher.aclose()
         await subscriber.aclose()
-    return samples
 
 
 async def hello_latencies(port: int, count: int) -> list[float]:
-    connection = await HTTPConnection(port).open()
-    request = build_request("GET", "/")
-    samples = []
-    try:
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            await connection.send_raw(request)
-            if index >= count // 10:
-                samples.append(ms(time.perf_counter() - started))
-    finally:
-        await connection.close()
-    return samples
+    """The ASGI hello world (bench/floor_app.py) on ``port``, ms per sequential request."""
+    return await sequential_latencies(port, build_request("GET", "/"), count)
 
 
 # ---------------------------------------------------------------------------------------------

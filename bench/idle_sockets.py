@@ -47,38 +47,34 @@ def main() -> None:
         headers=["case", "KiB per socket", "worker RSS before (MiB)", "worker RSS after (MiB)"],
     )
     rows = {}
-    with h.BenchDatabase("idle") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step("seed"):
-                key = h.create_app_key()
-            env = h.server_env(db.url)
-            with h.Server("project.asgi:application", env=env, workers=1, name="app") as server:
-                with h.step(f"{args.sockets} business sockets"):
-                    rows["business socket (resumed, live, idle)"] = h.asyncio_run(
-                        measure(
-                            server,
-                            args.sockets,
-                            lambda _: h.open_stream(server.port, h.BUSINESS_STREAM, key),
-                        )
+    with h.django_database("idle") as db:
+        with h.step("seed"):
+            key = h.create_app_key()
+        env = h.server_env(db.url)
+        with h.Server("project.asgi:application", env=env, workers=1, name="app") as server:
+            with h.step(f"{args.sockets} business sockets"):
+                rows["business socket (resumed, live, idle)"] = h.asyncio_run(
+                    measure(
+                        server,
+                        args.sockets,
+                        lambda _: h.open_stream(server.port, h.BUSINESS_STREAM, key),
                     )
-            with h.Server("bench.floor_app:app", env=env, workers=1, name="floor") as floor:
-                from websockets.asyncio.client import connect
+                )
+        with h.Server("bench.floor_app:app", env=env, workers=1, name="floor") as floor:
+            from websockets.asyncio.client import connect
 
-                async def floor_socket(_: int) -> Any:
-                    return await connect(
-                        f"ws://{h.HOST}:{floor.port}/ws",
-                        compression=None,
-                        ping_interval=None,
-                        open_timeout=60,
-                    )
+            async def floor_socket(_: int) -> Any:
+                return await connect(
+                    f"ws://{h.HOST}:{floor.port}/ws",
+                    compression=None,
+                    ping_interval=None,
+                    open_timeout=60,
+                )
 
-                with h.step(f"{args.sockets} floor sockets"):
-                    rows["floor: minimal ASGI WebSocket app"] = h.asyncio_run(
-                        measure(floor, args.sockets, floor_socket)
-                    )
-        finally:
-            h.close_django_connections()
+            with h.step(f"{args.sockets} floor sockets"):
+                rows["floor: minimal ASGI WebSocket app"] = h.asyncio_run(
+                    measure(floor, args.sockets, floor_socket)
+                )
     for label, (per_socket, before, after) in rows.items():
         report.row(label, h.fmt(per_socket, 1), h.fmt(before / 1024, 1), h.fmt(after / 1024, 1))
     app = rows["business socket (resumed, live, idle)"][0]

@@ -8,7 +8,6 @@ point. Floors: the ASGI hello world, and the page's own SQL run directly with ps
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -70,42 +69,16 @@ def deep_cursor(conversation_id: uuid.UUID, size: int) -> str:
     )
 
 
-async def sequential(port: int, request: bytes, count: int) -> list[float]:
-    connection = await h.HTTPConnection(port).open()
-    samples = []
-    try:
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            status, body = await connection.send_raw(request)
-            elapsed = time.perf_counter() - started
-            if status != 200:
-                raise RuntimeError(f"{status}: {body[:300]!r}")
-            if index >= count // 10:  # the first tenth warms up
-                samples.append(h.ms(elapsed))
-    finally:
-        await connection.close()
-    return samples
-
-
 def sql_floor(
     db: h.BenchDatabase, conversation_id: uuid.UUID, after: int | None, count: int
 ) -> list[float]:
-    samples = []
     query = (
         "SELECT * FROM inbox_message WHERE conversation_id = %s"
         + (" AND sequence < %s" if after is not None else "")
         + " ORDER BY sequence DESC LIMIT 31"
     )
     params = [conversation_id] + ([after] if after is not None else [])
-    with db.connect() as conn:
-        for index in range(count + count // 10):
-            started = time.perf_counter()
-            rows = conn.execute(query, params).fetchall()
-            elapsed = time.perf_counter() - started
-            assert len(rows) == 31
-            if index >= count // 10:
-                samples.append(h.ms(elapsed))
-    return samples
+    return h.sql_latencies(db, query, params, count, rows=31)
 
 
 def main() -> None:
@@ -120,66 +93,42 @@ def main() -> None:
         headers=["case", "conversation size", "p50 ms", "p99 ms", "mean ms", "n"],
     )
     results: dict[tuple[str, int], h.Stats] = {}
-    with h.BenchDatabase("list") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step(f"seed {sizes} messages"):
-                key = h.create_app_key()
-                conversations = seed(sizes)
-            env = h.server_env(db.url)
-            with h.Server(
-                "project.asgi:application", env=env, workers=args.workers, name="app"
-            ) as server:
-                for size in sizes:
-                    conversation_id = conversations[size]
-                    base = f"{h.API}/messages?conversationId={conversation_id}&visibility=BUSINESS&paging.limit={PAGE}"
-                    for label, path in (
-                        ("first page", base),
-                        (
-                            "deep cursor page",
-                            f"{base}&paging.cursor={deep_cursor(conversation_id, size)}",
-                        ),
-                    ):
-                        request = h.build_request("GET", path, headers={"Authorization": key})
-                        with h.step(f"{label} of {size:,}"):
-                            stats = h.Stats.of(
-                                h.asyncio_run(sequential(server.port, request, args.requests))
+    with h.django_database("list") as db:
+        with h.step(f"seed {sizes} messages"):
+            key = h.create_app_key()
+            conversations = seed(sizes)
+        env = h.server_env(db.url)
+        with h.Server(
+            "project.asgi:application", env=env, workers=args.workers, name="app"
+        ) as server:
+            for size in sizes:
+                conversation_id = conversations[size]
+                base = f"{h.API}/messages?conversationId={conversation_id}&visibility=BUSINESS&paging.limit={PAGE}"
+                for label, path in (
+                    ("first page", base),
+                    (
+                        "deep cursor page",
+                        f"{base}&paging.cursor={deep_cursor(conversation_id, size)}",
+                    ),
+                ):
+                    request = h.build_request("GET", path, headers={"Authorization": key})
+                    with h.step(f"{label} of {size:,}"):
+                        stats = h.Stats.of(
+                            h.asyncio_run(
+                                h.sequential_latencies(server.port, request, args.requests)
                             )
-                        results[(label, size)] = stats
-                        report.row(
-                            f"GET v2/messages, {label}",
-                            f"{size:,}",
-                            h.fmt(stats.p50),
-                            h.fmt(stats.p99),
-                            h.fmt(stats.mean),
-                            stats.n,
                         )
-            with h.Server(
-                "bench.floor_app:app", env=env, workers=args.workers, name="floor"
-            ) as floor:
-                hello = h.build_request("GET", "/")
-                stats = h.Stats.of(h.asyncio_run(sequential(floor.port, hello, args.requests)))
+                    results[(label, size)] = stats
+                    report.row(f"GET v2/messages, {label}", f"{size:,}", *stats.cells())
+        with h.Server("bench.floor_app:app", env=env, workers=args.workers, name="floor") as floor:
+            stats = h.Stats.of(h.asyncio_run(h.hello_latencies(floor.port, args.requests)))
+            report.row("floor: ASGI hello world", "-", *stats.cells())
+        for size in (sizes[0], sizes[-1]):
+            for label, after in (("first", None), ("deep", BASE_SEQUENCE + size // 2)):
+                stats = h.Stats.of(sql_floor(db, conversations[size], after, args.requests))
                 report.row(
-                    "floor: ASGI hello world",
-                    "-",
-                    h.fmt(stats.p50),
-                    h.fmt(stats.p99),
-                    h.fmt(stats.mean),
-                    stats.n,
+                    f"floor: the page's SQL ({label}) via psycopg", f"{size:,}", *stats.cells()
                 )
-            for size in (sizes[0], sizes[-1]):
-                for label, after in (("first", None), ("deep", BASE_SEQUENCE + size // 2)):
-                    stats = h.Stats.of(sql_floor(db, conversations[size], after, args.requests))
-                    report.row(
-                        f"floor: the page's SQL ({label}) via psycopg",
-                        f"{size:,}",
-                        h.fmt(stats.p50),
-                        h.fmt(stats.p99),
-                        h.fmt(stats.mean),
-                        stats.n,
-                    )
-        finally:
-            h.close_django_connections()
     worst = max(stats.p50 for stats in results.values())
     report.target("list p50 ≤ 5 ms", worst <= 5, f"worst case {worst:.2f} ms")
     small, large = sizes[0], sizes[-1]

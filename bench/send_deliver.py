@@ -90,49 +90,43 @@ def main() -> None:
         headers=["case", "p50 ms", "p99 ms", "mean ms", "n"],
     )
     rows: dict[str, h.Stats] = {}
-    with h.BenchDatabase("deliver") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step("seed"):
-                key = h.create_app_key()
-                conversation_id, token = h.visitor_conversation()
-                load_conversations = h.create_conversations(20)
-            env = h.server_env(db.url)
-            with (
-                h.Server("project.asgi:application", env=env, name="worker-a") as a,
-                h.Server("project.asgi:application", env=env, name="worker-b") as b,
-            ):
-                with h.step(f"{args.sends} sends, idle"):
+    with h.django_database("deliver") as db:
+        with h.step("seed"):
+            key = h.create_app_key()
+            conversation_id, token = h.visitor_conversation()
+            load_conversations = h.create_conversations(20)
+        env = h.server_env(db.url)
+        with (
+            h.Server("project.asgi:application", env=env, name="worker-a") as a,
+            h.Server("project.asgi:application", env=env, name="worker-b") as b,
+        ):
+            with h.step(f"{args.sends} sends, idle"):
+                delivered, responded = h.asyncio_run(
+                    probe(a.port, b.port, key, conversation_id, token, args.sends)
+                )
+            rows["send→deliver, idle"] = h.Stats.of(delivered)
+            rows["(idle) HTTP response of that send"] = h.Stats.of(responded)
+            requests = [h.send_request(key, c, "load") for c in load_conversations]
+            load = h.start_background_load(
+                [(a.port, requests), (b.port, requests)],
+                concurrency=args.concurrency,
+                duration=300,
+            )
+            try:
+                time.sleep(2 if not args.quick else 0.5)
+                with h.step(f"{args.sends} sends under load ({args.concurrency} clients)"):
                     delivered, responded = h.asyncio_run(
                         probe(a.port, b.port, key, conversation_id, token, args.sends)
                     )
-                rows["send→deliver, idle"] = h.Stats.of(delivered)
-                rows["(idle) HTTP response of that send"] = h.Stats.of(responded)
-                requests = [h.send_request(key, c, "load") for c in load_conversations]
-                load = h.start_background_load(
-                    [(a.port, requests), (b.port, requests)],
-                    concurrency=args.concurrency,
-                    duration=300,
-                )
-                try:
-                    time.sleep(2 if not args.quick else 0.5)
-                    with h.step(f"{args.sends} sends under load ({args.concurrency} clients)"):
-                        delivered, responded = h.asyncio_run(
-                            probe(a.port, b.port, key, conversation_id, token, args.sends)
-                        )
-                finally:
-                    load_result = h.stop_background_load(load)
-                rows[f"send→deliver, under load ({args.concurrency} clients)"] = h.Stats.of(
-                    delivered
-                )
-                rows["(under load) HTTP response of that send"] = h.Stats.of(responded)
-            with h.step("floors"):
-                with h.Server("bench.floor_app:app", env=env, name="floor") as floor:
-                    hello = h.Stats.of(h.asyncio_run(h.hello_latencies(floor.port, args.sends)))
-                commit = h.Stats.of(h.pg_commit_latencies(db, args.sends))
-                publish = h.Stats.of(h.asyncio_run(h.redis_roundtrip_latencies(args.sends)))
-        finally:
-            h.close_django_connections()
+            finally:
+                load_result = h.stop_background_load(load)
+            rows[f"send→deliver, under load ({args.concurrency} clients)"] = h.Stats.of(delivered)
+            rows["(under load) HTTP response of that send"] = h.Stats.of(responded)
+        with h.step("floors"):
+            with h.Server("bench.floor_app:app", env=env, name="floor") as floor:
+                hello = h.Stats.of(h.asyncio_run(h.hello_latencies(floor.port, args.sends)))
+            commit = h.Stats.of(h.pg_commit_latencies(db, args.sends))
+            publish = h.Stats.of(h.asyncio_run(h.redis_roundtrip_latencies(args.sends)))
     floor = h.Stats(
         n=0,
         p50=hello.p50 + commit.p50 + publish.p50,
@@ -145,7 +139,8 @@ def main() -> None:
     rows["floor: Redis PUBLISH → subscriber"] = publish
     rows["floor: sum"] = floor
     for label, stats in rows.items():
-        report.row(label, h.fmt(stats.p50), h.fmt(stats.p99), h.fmt(stats.mean), stats.n or "-")
+        p50, p99, mean, n = stats.cells()
+        report.row(label, p50, p99, mean, n or "-")
     idle = rows["send→deliver, idle"]
     loaded = rows[f"send→deliver, under load ({args.concurrency} clients)"]
     report.target("send→deliver p50 ≤ 5 ms", idle.p50 <= 5, f"{idle.p50:.2f} ms")

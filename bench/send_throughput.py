@@ -15,15 +15,7 @@ from bench import harness as h  # noqa: E402
 
 
 def main() -> None:
-    parser = h.parser(__doc__.strip().splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--conversations", type=int, default=20)
-    args = parser.parse_args()
-    if args.quick:
-        args.duration, args.concurrency, args.conversations = 1.0, 4, 2
-    warmup = 0.3 if args.quick else 3.0
-    h.raise_fd_limit(4096)
+    args = h.load_args(h.load_parser(__doc__.strip().splitlines()[0]))
     report = h.Report(
         title="2. Send throughput",
         headers=[
@@ -39,28 +31,22 @@ def main() -> None:
             "server CPU ms / req",
         ],
     )
-    with h.BenchDatabase("tput") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step("seed"):
-                key = h.create_app_key()
-                conversations = h.create_conversations(args.conversations)
-            requests = [h.send_request(key, conversation) for conversation in conversations]
-            results = {}
-            env = h.server_env(db.url)
-            with h.Server(
-                "project.asgi:application", env=env, workers=args.workers, name="app"
-            ) as server:
-                with h.step(f"send load {args.duration}s"):
-                    results["send"] = h_run(server, requests, args, warmup)
-            with h.Server(
-                "bench.floor_app:app", env=env, workers=args.workers, name="floor"
-            ) as floor:
-                hello = [h.build_request("GET", "/")]
-                with h.step(f"hello-world load {args.duration}s"):
-                    results["floor"] = h_run(floor, hello, args, warmup)
-        finally:
-            h.close_django_connections()
+    with h.django_database("tput") as db:
+        with h.step("seed"):
+            key = h.create_app_key()
+            conversations = h.create_conversations(args.conversations)
+        requests = [h.send_request(key, conversation) for conversation in conversations]
+        results = {}
+        env = h.server_env(db.url)
+        with h.Server(
+            "project.asgi:application", env=env, workers=args.workers, name="app"
+        ) as server:
+            with h.step(f"send load {args.duration}s"):
+                results["send"] = h.server_load(server, requests, args)
+        with h.Server("bench.floor_app:app", env=env, workers=args.workers, name="floor") as floor:
+            hello = [h.build_request("GET", "/")]
+            with h.step(f"hello-world load {args.duration}s"):
+                results["floor"] = h.server_load(floor, hello, args)
     for label, result in (
         ("POST v2/messages (send)", results["send"]),
         ("floor: ASGI hello world", results["floor"]),
@@ -89,20 +75,6 @@ def main() -> None:
         "same machine"
     )
     report.emit(args)
-
-
-def h_run(server: h.Server, requests: list[bytes], args, warmup: float) -> h.LoadResult:  # type: ignore[no-untyped-def]
-    result: h.LoadResult = h.asyncio_run(
-        h.run_load(
-            server.port,
-            requests,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            warmup=warmup,
-            server_pids=server.worker_pids(),
-        )
-    )
-    return result
 
 
 if __name__ == "__main__":

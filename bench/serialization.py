@@ -8,7 +8,6 @@ DRF ``ModelSerializer`` is shown for scale. In-process, rows loaded from Postgre
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -70,14 +69,9 @@ def model_serializer() -> Callable[[list[Any]], Any]:
 
 
 def timings(build: Callable[[], Any], iterations: int) -> list[float]:
-    for _ in range(max(10, iterations // 20)):
-        build()
-    samples = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        build()
-        samples.append((time.perf_counter() - started) * 1_000_000)
-    return samples
+    """µs per ``build()``, after a warm-up of a twentieth (at least ten)."""
+    samples = h.timed(iterations, build, warmup=max(10, iterations // 20))
+    return [sample * 1000 for sample in samples]
 
 
 def main() -> None:
@@ -90,53 +84,49 @@ def main() -> None:
         title=f"8. Serialization of a {ROWS}-message page",
         headers=["case", "p50 µs / page", "p99 µs / page", "× floor (p50)"],
     )
-    with h.BenchDatabase("serial") as db:
-        h.setup_django(db.url)
-        try:
-            from inbox.models import Message
-            from inbox.selectors import visible_messages
-            from inbox.wire import message_json
+    with h.django_database("serial"):
+        from inbox.models import Message
+        from inbox.selectors import visible_messages
+        from inbox.wire import message_json
 
-            (conversation_id,) = h.create_conversations(1)
-            h.insert_series(
-                Message,
-                ROWS,
-                computed={
-                    "sequence": "1700000000000000 + i",
-                    "preview_text": "'message ' || i",
-                    "created_at": "now() - make_interval(secs => 100 - i)",
-                },
-                conversation_id=conversation_id,
-                direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
-                visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT,
-                content_type=Message.ContentType.BASIC,
-                content={"basic": {"items": [{"text": "Your order has shipped"}]}},
-                sender_kind=Message.SenderKind.APP,
-                sender_id=uuid.uuid4(),
-                app_id=uuid.uuid4(),
-                source_channel="CHAT",
-                created_at=None,
+        (conversation_id,) = h.create_conversations(1)
+        h.insert_series(
+            Message,
+            ROWS,
+            computed={
+                "sequence": "1700000000000000 + i",
+                "preview_text": "'message ' || i",
+                "created_at": "now() - make_interval(secs => 100 - i)",
+            },
+            conversation_id=conversation_id,
+            direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+            visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT,
+            content_type=Message.ContentType.BASIC,
+            content={"basic": {"items": [{"text": "Your order has shipped"}]}},
+            sender_kind=Message.SenderKind.APP,
+            sender_id=uuid.uuid4(),
+            app_id=uuid.uuid4(),
+            source_channel="CHAT",
+            created_at=None,
+        )
+        rows = list(
+            visible_messages(conversation_id=conversation_id, visibility="BUSINESS").order_by(
+                "-sequence"
             )
-            rows = list(
-                visible_messages(conversation_id=conversation_id, visibility="BUSINESS").order_by(
-                    "-sequence"
-                )
-            )
-            assert len(rows) == ROWS
-            floor_output = [hand_written(row) for row in rows]
-            if [message_json(row) for row in rows] != floor_output:
-                raise SystemExit("the floor builder no longer matches inbox.wire.message_json")
-            serializer = model_serializer()
-            cases: dict[str, Callable[[], Any]] = {
-                "floor: hand-written dict builder": lambda: [hand_written(row) for row in rows],
-                "inbox.wire.message_json": lambda: [message_json(row) for row in rows],
-                "DRF ModelSerializer (for scale)": lambda: serializer(rows),
-            }
-            results = {
-                label: h.Stats.of(timings(build, args.iterations)) for label, build in cases.items()
-            }
-        finally:
-            h.close_django_connections()
+        )
+        assert len(rows) == ROWS
+        floor_output = [hand_written(row) for row in rows]
+        if [message_json(row) for row in rows] != floor_output:
+            raise SystemExit("the floor builder no longer matches inbox.wire.message_json")
+        serializer = model_serializer()
+        cases: dict[str, Callable[[], Any]] = {
+            "floor: hand-written dict builder": lambda: [hand_written(row) for row in rows],
+            "inbox.wire.message_json": lambda: [message_json(row) for row in rows],
+            "DRF ModelSerializer (for scale)": lambda: serializer(rows),
+        }
+        results = {
+            label: h.Stats.of(timings(build, args.iterations)) for label, build in cases.items()
+        }
     floor = results["floor: hand-written dict builder"].p50
     for label, stats in results.items():
         report.row(label, h.fmt(stats.p50, 1), h.fmt(stats.p99, 1), h.fmt(stats.p50 / floor))

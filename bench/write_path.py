@@ -16,15 +16,7 @@ from bench import harness as h  # noqa: E402
 
 
 def main() -> None:
-    parser = h.parser(__doc__.strip().splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--conversations", type=int, default=20)
-    args = parser.parse_args()
-    if args.quick:
-        args.duration, args.concurrency, args.conversations = 1.0, 4, 2
-    warmup = 0.3 if args.quick else 3.0
-    h.raise_fd_limit(4096)
+    args = h.load_args(h.load_parser(__doc__.strip().splitlines()[0]))
     report = h.Report(
         title="7. Write-path efficiency",
         headers=[
@@ -39,37 +31,24 @@ def main() -> None:
         ],
     )
     results = {}
-    with h.BenchDatabase("write") as db:
-        h.setup_django(db.url)
-        try:
-            with h.step("seed"):
-                key = h.create_app_key()
-                conversations = h.create_conversations(args.conversations)
-            cases = {
-                "POST v2/messages (the send path)": [h.send_request(key, c) for c in conversations],
-                "floor: plain Django view, one INSERT": [
-                    h.build_request("POST", f"/bench/plain-insert?conversationId={c}")
-                    for c in conversations
-                ],
-            }
-            env = h.server_env(db.url)
-            with h.Server(
-                "project.asgi:application", env=env, workers=args.workers, name="app"
-            ) as server:
-                for label, requests in cases.items():
-                    with h.step(f"{label} {args.duration}s"):
-                        results[label] = h.asyncio_run(
-                            h.run_load(
-                                server.port,
-                                requests,
-                                concurrency=args.concurrency,
-                                duration=args.duration,
-                                warmup=warmup,
-                                server_pids=server.worker_pids(),
-                            )
-                        )
-        finally:
-            h.close_django_connections()
+    with h.django_database("write") as db:
+        with h.step("seed"):
+            key = h.create_app_key()
+            conversations = h.create_conversations(args.conversations)
+        cases = {
+            "POST v2/messages (the send path)": [h.send_request(key, c) for c in conversations],
+            "floor: plain Django view, one INSERT": [
+                h.build_request("POST", f"/bench/plain-insert?conversationId={c}")
+                for c in conversations
+            ],
+        }
+        env = h.server_env(db.url)
+        with h.Server(
+            "project.asgi:application", env=env, workers=args.workers, name="app"
+        ) as server:
+            for label, requests in cases.items():
+                with h.step(f"{label} {args.duration}s"):
+                    results[label] = h.server_load(server, requests, args)
     for label, result in results.items():
         ordered = sorted(h.ms(x) for x in result.latencies)
         report.row(

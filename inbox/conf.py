@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     # saw (sequences are allocation times in µs): covers transactions that committed, or events
     # that were delivered, out of sequence order. Replayed copies carry the ids already seen.
     "RESUME_WINDOW_SECONDS": 10,
+    # An API key's app is looked up once per this many seconds per server process (0: on every
+    # request). Deactivating or deleting an app takes effect at once in the process that did it
+    # and within this many seconds in the others.
+    "API_KEY_CACHE_SECONDS": 5,
     # Prefix of every channel-layer group name.
     "GROUP_PREFIX": "inbox",
     # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the

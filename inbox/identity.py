@@ -7,11 +7,14 @@ may do; nothing else inspects users or keys.
 from __future__ import annotations
 
 import enum
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.db.models.signals import post_delete, post_save
 
 from inbox.conf import inbox_settings
 from inbox.models import App, Message, Participant, user_wire_id
@@ -115,10 +118,50 @@ def visitor_token_read(token: str) -> uuid.UUID | None:
         return None
 
 
+class _AppKeyCache:
+    """Active apps by key hash, for ``INBOX["API_KEY_CACHE_SECONDS"]`` per process.
+
+    The lookup was a query on every API request (a tenth of the send path's CPU,
+    docs/benchmarks.md). Saving or deleting an app drops the cache in the process that did it
+    (signals below); other processes notice a revoked key within the TTL. Unknown keys are never
+    cached, and the cache is bounded, so guessing keys cannot grow it.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[App, float]] = {}
+        self._lock = threading.Lock()
+        self.clock = time.monotonic
+
+    def get(self, key_hash: str) -> App | None:
+        ttl = inbox_settings.API_KEY_CACHE_SECONDS
+        if ttl:
+            hit = self._entries.get(key_hash)
+            if hit is not None and hit[1] > self.clock():
+                return hit[0]
+        app = App.objects.filter(key_hash=key_hash, is_active=True).order_by().first()
+        if app is not None and ttl:
+            with self._lock:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key_hash] = (app, self.clock() + ttl)
+        return app
+
+    def clear(self, **_: Any) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+app_key_cache = _AppKeyCache()
+post_save.connect(app_key_cache.clear, sender=App, dispatch_uid="inbox.app_key_cache.save")
+post_delete.connect(app_key_cache.clear, sender=App, dispatch_uid="inbox.app_key_cache.delete")
+
+
 def app_for_key(raw_key: str) -> App | None:
     if not raw_key.startswith(API_KEY_PREFIX):
         return None
-    return App.objects.filter(key_hash=App.hash_key(raw_key), is_active=True).first()
+    return app_key_cache.get(App.hash_key(raw_key))
 
 
 def caller_for_credential(credential: str) -> Caller | None:

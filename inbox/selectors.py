@@ -41,6 +41,12 @@ def reader_visibility(*, caller: Caller, requested: str) -> str:
     return requested
 
 
+def one_or_none(queryset: QuerySet[Any]) -> Any:
+    """The row of a lookup on a unique key, or None. Unlike ``.first()`` it adds no ORDER BY:
+    compiling the ordering was a visible share of every request (docs/benchmarks.md)."""
+    return next(iter(queryset.order_by()), None)
+
+
 def follow_merges(conversation: Conversation) -> Conversation:
     seen: set[uuid.UUID] = set()
     while conversation.merged_into_id is not None and conversation.pk not in seen:
@@ -58,8 +64,8 @@ def conversation_for_caller(*, caller: Caller, conversation_id: uuid.UUID) -> Co
     gets ``NOT_JOINED_CHATROOM`` for any conversation that is not its own, whether it exists or
     not, so ids cannot be probed.
     """
-    conversation = (
-        Conversation.objects.select_related("participant").filter(pk=conversation_id).first()
+    conversation = one_or_none(
+        Conversation.objects.select_related("participant").filter(pk=conversation_id)
     )
     if conversation is not None:
         conversation = follow_merges(conversation)
@@ -244,10 +250,10 @@ def message_for_participant(
     ``NOT_JOINED_CHATROOM``, so message ids cannot be probed."""
     if not caller.is_participant:
         raise PermissionDenied("Only the participant of a conversation may do this")
-    message = (
-        Message.objects.select_related("conversation__participant")
-        .filter(pk=message_id, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT)
-        .first()
+    message = one_or_none(
+        Message.objects.select_related("conversation__participant").filter(
+            pk=message_id, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT
+        )
     )
     if message is None or not is_own_conversation(caller=caller, conversation=message.conversation):
         raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")

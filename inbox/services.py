@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Q, Value
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import F, Value
 from django.db.models.functions import Greatest
-from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 
 from inbox.content import RULE_REQUIRED, NormalizedContent
@@ -25,7 +24,7 @@ from inbox.exceptions import (
     PermissionDenied,
     ValidationFailed,
 )
-from inbox.identity import API_KEY_PREFIX, Caller, CallerKind
+from inbox.identity import API_KEY_PREFIX, Caller, CallerKind, app_key_cache
 from inbox.models import (
     App,
     Conversation,
@@ -37,8 +36,10 @@ from inbox.models import (
 from inbox.realtime import events
 from inbox.realtime.groups import business_group, participant_group
 from inbox.selectors import (
+    conversation_for_caller,
     follow_merges,
     is_own_conversation,
+    one_or_none,
     participant_visible_last_sequence,
 )
 from inbox.wire import participant_json
@@ -79,6 +80,10 @@ def app_create(*, name: str) -> tuple[App, str]:
 def app_update(*, app: App, name: str, is_active: bool) -> App:
     """Rename an API app or switch it off (a switched-off app's key is refused at once)."""
     App.objects.filter(pk=app.pk).update(name=name, is_active=is_active)
+    # This process forgets the key at once (and again after commit, in case a request cached the
+    # old row meanwhile); other processes within INBOX["API_KEY_CACHE_SECONDS"].
+    app_key_cache.clear()
+    transaction.on_commit(app_key_cache.clear)
     app.name, app.is_active = name, is_active
     return app
 
@@ -105,7 +110,7 @@ def participant_get_or_create(
         Participant.Kind.CONTACT: "contact_id",
         Participant.Kind.MEMBER: "member_id",
     }[Participant.Kind(kind)]
-    existing = Participant.objects.filter(**{lookup: external_id}).first()
+    existing = one_or_none(Participant.objects.filter(**{lookup: external_id}))
     if existing is not None:
         return existing
     try:
@@ -129,7 +134,9 @@ def conversation_get_or_create(
     exactly one insert wins.
     """
     conversation_id = conversation_id_for(kind, external_id)
-    existing = Conversation.objects.select_related("participant").filter(pk=conversation_id).first()
+    existing = one_or_none(
+        Conversation.objects.select_related("participant").filter(pk=conversation_id)
+    )
     if existing is not None:
         return follow_merges(existing), False
     with transaction.atomic():
@@ -156,9 +163,17 @@ def _sender_for(
     business_user_id: uuid.UUID | None,
 ) -> tuple[str, uuid.UUID, uuid.UUID | None]:
     """(sender kind, sender GUID, contact GUID) written on the message, per ``sendAs``."""
-    participant = conversation.participant
     if send_as == SendAs.PARTICIPANT or caller.is_participant:
+        participant = conversation.participant
         return participant.wire_key, participant.external_id, participant.contact_id
+    return _business_sender(caller=caller, send_as=send_as, business_user_id=business_user_id)
+
+
+def _business_sender(
+    *, caller: Caller, send_as: str, business_user_id: uuid.UUID | None
+) -> tuple[str, uuid.UUID, uuid.UUID | None]:
+    """The sender of a business caller writing as itself (``CALLER``) or as a business user."""
+    assert caller.is_business and send_as != SendAs.PARTICIPANT
     if send_as == SendAs.BUSINESS_USER:
         if caller.kind is CallerKind.STAFF:
             # A staff user writes as itself; naming a colleague would be impersonation.
@@ -191,10 +206,10 @@ def _check_participant_send(
 
 
 def _idempotent_replay(*, caller: Caller, key: str, fingerprint: str) -> Message | None:
-    existing = (
-        Message.objects.filter(idempotency_scope=caller.scope, idempotency_key=key)
-        .select_related("conversation")
-        .first()
+    existing = one_or_none(
+        Message.objects.filter(idempotency_scope=caller.scope, idempotency_key=key).select_related(
+            "conversation"
+        )
     )
     if existing is None:
         return None
@@ -210,7 +225,7 @@ def _micros(moment: datetime) -> int:
 def message_send(
     *,
     caller: Caller,
-    conversation: Conversation | None,
+    conversation: Conversation | uuid.UUID | None,
     draft: MessageDraft,
     send_as: str = SendAs.CALLER,
     business_user_id: uuid.UUID | None = None,
@@ -220,7 +235,9 @@ def message_send(
     """Store a message and publish it after commit; returns it and whether it is new.
 
     ``conversation=None`` is for a participant sending into its own conversation, which this
-    call creates on the first message. A retry with the same ``idempotency_key`` returns the
+    call creates on the first message. A business caller sending as itself may pass just the
+    conversation's id: the sequence allocation is then also the lookup (one statement less on
+    the hottest path), and only an id that is unknown or merged away is looked up properly. A retry with the same ``idempotency_key`` returns the
     original message; the same key with a different request raises ``IdempotencyConflict``.
     """
     if idempotency_key:
@@ -242,19 +259,14 @@ def message_send(
                     )
                 break
             except _ConversationMerged as merged:
-                # The conversation was merged away after the caller looked it up: send into
-                # the surviving one, if the caller may, rather than into a hidden thread.
+                # The conversation was merged away after the caller looked it up (or, for an
+                # id not looked up yet, is unknown): send into the surviving one, if the caller
+                # may, rather than into a hidden thread.
                 if attempt == MERGE_RETRIES:
                     raise NotJoinedChatroom() from None
-                conversation = follow_merges(
-                    Conversation.objects.select_related("participant").get(
-                        pk=merged.conversation_id
-                    )
+                conversation = conversation_for_caller(
+                    caller=caller, conversation_id=merged.conversation_id
                 )
-                if caller.is_participant and not is_own_conversation(
-                    caller=caller, conversation=conversation
-                ):
-                    raise NotJoinedChatroom() from None
     except IntegrityError:
         # Only a concurrent retry with the same key can collide here: the sequence comes from
         # a row-locked counter, so it never does.
@@ -275,44 +287,116 @@ class _ConversationMerged(Exception):
         self.conversation_id = conversation_id
 
 
-def _allocate_sequence(conversation_id: uuid.UUID, updates: dict[str, Any]) -> int:
-    """Apply ``updates`` to the conversation row and return its new ``last_sequence``.
+@dataclass(frozen=True)
+class _Summary:
+    """What a non-silent message writes onto its conversation's list row."""
 
-    One ``UPDATE ... RETURNING`` round trip (PostgreSQL, SQLite >= 3.35) instead of an UPDATE
-    and a SELECT: the send path's hottest statement (docs/benchmarks.md). The SQL is still
-    Django's own (``UpdateQuery``), so expressions such as ``Greatest`` compile per backend.
+    preview: str
+    direction: str
+    visibility: str
+    at: datetime
+
+
+def _allocate_sequence(conversation_id: uuid.UUID, *, micros: int, summary: _Summary | None) -> int:
+    """Allocate the conversation's next sequence, max(last + 1, ``micros``), under its row lock,
+    write ``summary`` onto the row, and return the sequence. Raises ``_ConversationMerged`` if
+    the conversation is unknown or was merged away.
+
+    On PostgreSQL and SQLite (>= 3.35) this is one ``UPDATE ... RETURNING`` whose SQL is built
+    once per process: the send path's hottest statement, where compiling the ORM's update with
+    its expressions cost more than running it (docs/benchmarks.md). Elsewhere, the ORM's UPDATE
+    and a SELECT.
     """
     alias = router.db_for_write(Conversation)
     connection = connections[alias]
-    # Only a conversation that has not been merged away takes messages; the merge locks the
-    # same row, so a send that looked the conversation up before a merge committed sees it here.
-    live = Q(pk=conversation_id, merged_into__isnull=True)
-    if not connection.features.can_return_columns_from_insert:
-        if not Conversation.objects.using(alias).filter(live).update(**updates):
-            raise _ConversationMerged(conversation_id)
-        return (
-            Conversation.objects.using(alias)
-            .filter(pk=conversation_id)
-            .values_list("last_sequence", flat=True)
-            .get()
-        )
-    query = UpdateQuery(Conversation)
-    query.add_update_values(updates)
-    query.add_q(live)
-    sql, params = query.get_compiler(using=alias).as_sql()
-    column = connection.ops.quote_name(Conversation._meta.get_field("last_sequence").column)
+    if connection.vendor not in ("postgresql", "sqlite") or not (
+        connection.features.can_return_columns_from_insert
+    ):
+        return _allocate_sequence_portably(alias, conversation_id, micros=micros, summary=summary)
+    meta = Conversation._meta
+    params: list[Any] = [micros]
+    if summary is not None:
+        at = meta.get_field("last_activity_at").get_db_prep_save(summary.at, connection)
+        params += [micros, summary.preview, summary.direction, summary.visibility, at]
+    params.append(meta.pk.get_db_prep_value(conversation_id, connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {column}", params)
+        cursor.execute(_allocation_sql(connection, with_summary=summary is not None), params)
         row = cursor.fetchone()
     if row is None:
         raise _ConversationMerged(conversation_id)
     return int(row[0])
 
 
+_ALLOCATION_SQL: dict[tuple[str, str, bool], str] = {}
+
+
+def _allocation_sql(connection: Any, *, with_summary: bool) -> str:
+    key = (connection.alias, connection.vendor, with_summary)
+    sql = _ALLOCATION_SQL.get(key)
+    if sql is None:
+        meta = Conversation._meta
+        quote = connection.ops.quote_name
+
+        def column(name: str) -> str:
+            field = meta.get_field(name)
+            assert isinstance(field, models.Field)
+            return str(quote(field.column))
+
+        greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+        # Every expression of a SET list reads the row as it was before the UPDATE, so both
+        # sequences get the same new value.
+        next_sequence = f"{greatest}({column('last_sequence')} + 1, %s)"
+        assignments = [f"{column('last_sequence')} = {next_sequence}"]
+        if with_summary:
+            assignments.append(f"{column('last_message_sequence')} = {next_sequence}")
+            assignments += [
+                f"{column(name)} = %s"
+                for name in (
+                    "last_message_preview",
+                    "last_message_direction",
+                    "last_message_visibility",
+                    "last_activity_at",
+                )
+            ]
+        # Only a conversation that has not been merged away takes messages; the merge locks the
+        # same row, so a send that looked the conversation up before a merge committed sees it.
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+            f"WHERE {quote(meta.pk.column)} = %s AND {column('merged_into')} IS NULL "
+            f"RETURNING {column('last_sequence')}"
+        )
+        _ALLOCATION_SQL[key] = sql
+    return sql
+
+
+def _allocate_sequence_portably(
+    alias: str, conversation_id: uuid.UUID, *, micros: int, summary: _Summary | None
+) -> int:
+    next_sequence = Greatest(F("last_sequence") + 1, Value(micros))
+    updates: dict[str, Any] = {"last_sequence": next_sequence}
+    if summary is not None:
+        updates.update(
+            last_message_sequence=next_sequence,
+            last_message_preview=summary.preview,
+            last_message_direction=summary.direction,
+            last_message_visibility=summary.visibility,
+            last_activity_at=summary.at,
+        )
+    live = Conversation.objects.using(alias).filter(pk=conversation_id, merged_into__isnull=True)
+    if not live.update(**updates):
+        raise _ConversationMerged(conversation_id)
+    return (
+        Conversation.objects.using(alias)
+        .filter(pk=conversation_id)
+        .values_list("last_sequence", flat=True)
+        .get()
+    )
+
+
 def _message_insert(
     *,
     caller: Caller,
-    conversation: Conversation | None,
+    conversation: Conversation | uuid.UUID | None,
     draft: MessageDraft,
     send_as: str,
     business_user_id: uuid.UUID | None,
@@ -324,30 +408,46 @@ def _message_insert(
         conversation, _ = conversation_get_or_create(
             kind=caller.participant_kind, external_id=caller.id, user=caller.user
         )
-    if caller.is_participant:
-        _check_participant_send(
-            caller=caller, conversation=conversation, draft=draft, send_as=send_as
+    elif isinstance(conversation, uuid.UUID) and (
+        caller.is_participant or send_as == SendAs.PARTICIPANT
+    ):
+        # These need the participant: look the conversation up first.
+        conversation = conversation_for_caller(caller=caller, conversation_id=conversation)
+    if isinstance(conversation, uuid.UUID):
+        conversation_id = conversation
+        sender = _business_sender(caller=caller, send_as=send_as, business_user_id=business_user_id)
+    else:
+        conversation_id = conversation.pk
+        if caller.is_participant:
+            _check_participant_send(
+                caller=caller, conversation=conversation, draft=draft, send_as=send_as
+            )
+        sender = _sender_for(
+            caller=caller,
+            conversation=conversation,
+            send_as=send_as,
+            business_user_id=business_user_id,
         )
-    sender_kind, sender_id, contact_id = _sender_for(
-        caller=caller, conversation=conversation, send_as=send_as, business_user_id=business_user_id
-    )
+    sender_kind, sender_id, contact_id = sender
     now = timezone.now()
     # One UPDATE allocates the sequence under the row lock: the next one is the current time
     # in microseconds (as Wix's are), or one more than the last if the clock has not moved on.
     # Concurrent senders in any process queue on this row; the unique constraint backs it.
-    next_sequence = Greatest(F("last_sequence") + 1, Value(_micros(now)))
-    updates: dict[str, Any] = {"last_sequence": next_sequence}
-    if not draft.silent:
-        updates.update(
-            last_message_sequence=next_sequence,
-            last_message_preview=draft.content.preview_text,
-            last_message_direction=draft.direction,
-            last_message_visibility=draft.visibility,
-            last_activity_at=now,
-        )
-    sequence = _allocate_sequence(conversation.pk, updates)
+    # It also proves the conversation exists and was not merged away (_ConversationMerged).
+    sequence = _allocate_sequence(
+        conversation_id,
+        micros=_micros(now),
+        summary=None
+        if draft.silent
+        else _Summary(
+            preview=draft.content.preview_text,
+            direction=draft.direction,
+            visibility=draft.visibility,
+            at=now,
+        ),
+    )
     message = Message.objects.create(
-        conversation=conversation,
+        conversation_id=conversation_id,
         sequence=sequence,
         direction=draft.direction,
         visibility=draft.visibility,
@@ -369,10 +469,11 @@ def _message_insert(
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint if idempotency_key else "",
     )
-    message.conversation = conversation
+    if isinstance(conversation, Conversation):
+        message.conversation = conversation
     groups = [business_group()]
     if message.visibility == Message.Visibility.BUSINESS_AND_PARTICIPANT:
-        groups.append(participant_group(conversation.pk))
+        groups.append(participant_group(conversation_id))
     events.publish_on_commit(groups=groups, event=events.message_event(message))
     return message
 

@@ -68,12 +68,14 @@ def ensure_postgres_database(url: str) -> None:
             print(f"serve: created database {name!r}", flush=True)
 
 
-def uvicorn_command(*, workers: int, host: str, port: int) -> list[str]:
-    command = [
+def uvicorn_profile_command(app: str, *, workers: int, host: str, port: int) -> list[str]:
+    """``uvicorn <app>`` with the scaled profile's event loop, HTTP and WebSocket
+    implementations and no access log (bench/harness.py starts its servers with it too)."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
-        "project.asgi:application",
+        app,
         "--host",
         host,
         "--port",
@@ -87,9 +89,14 @@ def uvicorn_command(*, workers: int, host: str, port: int) -> list[str]:
         "--ws",
         "websockets-sansio",
         "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "10",
     ]
+
+
+def uvicorn_command(*, workers: int, host: str, port: int) -> list[str]:
+    command = uvicorn_profile_command(
+        "project.asgi:application", workers=workers, host=host, port=port
+    )
+    command += ["--timeout-graceful-shutdown", "10"]
     forwarded = os.environ.get("FORWARDED_ALLOW_IPS")
     if forwarded:
         # Behind the reverse proxy: trust its X-Forwarded-For/-Proto (docs/deployment.md).

@@ -14,6 +14,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from inbox import services
+from inbox.content import normalize_content
 from inbox.identity import visitor_token_issue
 from inbox.models import Conversation, Participant
 
@@ -135,6 +136,34 @@ def text_message(
         "content": {"basic": {"items": [{"text": text}]}},
         **extra,
     }
+
+
+def text_draft(
+    text: str = "hi",
+    *,
+    direction: str = "BUSINESS_TO_PARTICIPANT",
+    visibility: str = "BUSINESS_AND_PARTICIPANT",
+    silent: bool = False,
+) -> services.MessageDraft:
+    """What ``services.message_send`` takes for a one-text message."""
+    return services.MessageDraft(
+        direction=direction,
+        visibility=visibility,
+        content=normalize_content({"basic": {"items": [{"text": text}]}}),
+        silent=silent,
+    )
+
+
+def participant_says(client: Any, text: str) -> dict[str, Any]:
+    """``client`` (a visitor's or a member's REST client) sends ``text`` to the business;
+    returns the sent message's JSON."""
+    response = client.post(
+        f"{API}/messages",
+        {"message": text_message(text, direction="PARTICIPANT_TO_BUSINESS")},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    return dict(response.json()["message"])
 
 
 @pytest.fixture

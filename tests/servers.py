@@ -13,6 +13,9 @@ PostgreSQL server, a database created for the cluster and dropped after it. The 
 Redis (``REDIS_URL``, else the machine's Redis at 127.0.0.1:6379) with a key prefix unique to the
 cluster, so clusters and other test runs on the same Redis never see each other's events. Every
 wait is bounded; processes are killed and their logs kept in ``cluster.log_dir`` until the end.
+
+``AsgiServer`` is one such process on whatever database its environment names (the browser
+tests run it on pytest's own test database: tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def reachable(port: int) -> bool:
+    """Whether something accepts TCP connections on ``127.0.0.1:port`` (PostgreSQL, Redis)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _wait_until(predicate: Any, *, timeout: float, what: str, interval: float = 0.1) -> None:
@@ -163,19 +175,90 @@ def _server_database(scratch: Path) -> Iterator[dict[str, str]]:
 
 
 @dataclass
+class AsgiServer:
+    """``uvicorn project.asgi:application`` on a free loopback port with ``env`` (which names
+    its database and channel layer), logging to ``log_path``; ``extra_args`` go to uvicorn."""
+
+    env: dict[str, str]
+    log_path: Path
+    extra_args: tuple[str, ...] = ()
+    port: int = 0
+    process: subprocess.Popen[Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> AsgiServer:
+        """Start and wait until it answers HTTP; a process that exits at once (most likely
+        its port was taken between probing and binding) is tried again on another port."""
+        for _attempt in range(3):
+            port = free_port()
+            with self.log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "project.asgi:application",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                        *self.extra_args,
+                    ],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                _wait_until(
+                    lambda port=port, process=process: _answers(port) or process.poll() is not None,
+                    timeout=STARTUP_TIMEOUT,
+                    what=f"uvicorn on port {port}",
+                )
+            except TimeoutError as error:
+                _stop(process)
+                raise TimeoutError(f"{error}:\n{self.log()}") from None
+            if process.poll() is None:
+                self.port, self.process = port, process
+                return self
+        raise RuntimeError(f"uvicorn did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def log(self) -> str:
+        """The end of the server's output."""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@dataclass
 class ServerCluster:
     env: dict[str, str]
     log_dir: Path
-    ports: list[int] = field(default_factory=list)
-    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
+    servers: list[AsgiServer] = field(default_factory=list)
+
+    @property
+    def processes(self) -> list[subprocess.Popen[Any]]:
+        return [server.process for server in self.servers if server.process is not None]
 
     @property
     def urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{port}" for port in self.ports]
+        return [server.url for server in self.servers]
 
     @property
     def ws_urls(self) -> list[str]:
-        return [f"ws://127.0.0.1:{port}" for port in self.ports]
+        return [server.ws_url for server in self.servers]
 
     @property
     def origins(self) -> list[str]:
@@ -206,53 +289,20 @@ class ServerCluster:
         )
 
     def _start_one(self, index: int) -> None:
-        for _attempt in range(3):
-            port = free_port()
-            log_path = self.log_dir / f"server-{index}.log"
-            with log_path.open("ab") as log:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "project.asgi:application",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "--log-level",
-                        "warning",
-                        "--no-access-log",
-                        "--lifespan",
-                        "off",
-                    ],
-                    cwd=ROOT,
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            try:
-                _wait_until(
-                    lambda port=port, process=process: _answers(port) or process.poll() is not None,
-                    timeout=STARTUP_TIMEOUT,
-                    what=f"server {index} on port {port}",
-                )
-            except TimeoutError:
-                _stop(process)
-                raise
-            if process.poll() is None:
-                self.ports.append(port)
-                self.processes.append(process)
-                return
-            # Most likely the port was taken between probing and binding: try another one.
-        raise RuntimeError(f"server {index} did not start:\n{self.logs()}")
+        server = AsgiServer(
+            env=self.env,
+            log_path=self.log_dir / f"server-{index}.log",
+            extra_args=("--no-access-log", "--lifespan", "off"),
+        )
+        self.servers.append(server.start())
 
     def stop(self) -> None:
-        for process in self.processes:
-            _stop(process)
+        for server in self.servers:
+            server.stop()
 
 
 def _answers(port: int) -> bool:
+    """Whether a server on ``port`` answers HTTP at all (any status: the app is loaded)."""
     try:
         httpx.get(f"http://127.0.0.1:{port}/inbox/v2/conversations", timeout=1.0)
     except httpx.HTTPError:

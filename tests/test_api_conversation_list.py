@@ -201,6 +201,7 @@ def test_filters(staff_client, staff_user, make_conversation, send):
     ("params", "field"),
     [
         ({"participantKind": "ROBOT"}, "participantKind"),
+        ({"participantKind": ""}, "participantKind"),
         ({"unread": "maybe"}, "unread"),
         ({"q": "x" * 201}, "q"),
         ({"paging.limit": "-1"}, "paging.limit"),

@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from inbox.identity import visitor_token_issue
 from project.asgi import application
-from tests.conftest import API, assert_app_error, field_violations, text_message
+from tests.conftest import API, assert_app_error, field_violations, participant_says
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
@@ -41,12 +41,7 @@ def visitor_thread(
     """A visitor's conversation (opened by its first message) holding a template message sent
     by the test app; returns (visitor client, conversation id, template message JSON)."""
     visitor_id, client = make_visitor()
-    first = client.post(
-        f"{API}/messages",
-        {"message": text_message("hi", direction="PARTICIPANT_TO_BUSINESS")},
-        format="json",
-    )
-    assert first.status_code == 200, first.content
+    participant_says(client, "hi")
     conversation_id = client.post(f"{API}/conversations", {}, format="json").json()["conversation"][
         "id"
     ]

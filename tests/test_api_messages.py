@@ -19,11 +19,17 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from inbox import services
-from inbox.content import normalize_content
 from inbox.identity import caller_for_app
 from inbox.models import App, Conversation, Message, Participant, user_wire_id
 from inbox.realtime.groups import business_group
-from tests.conftest import API, assert_app_error, field_violations, run_concurrently, text_message
+from tests.conftest import (
+    API,
+    assert_app_error,
+    field_violations,
+    run_concurrently,
+    text_draft,
+    text_message,
+)
 
 B2P = "BUSINESS_TO_PARTICIPANT"
 P2B = "PARTICIPANT_TO_BUSINESS"
@@ -863,11 +869,7 @@ def test_a_send_whose_transaction_rolls_back_publishes_nothing(business_stream, 
             services.message_send(
                 caller=caller,
                 conversation=conversation,
-                draft=services.MessageDraft(
-                    direction=B2P,
-                    visibility="BUSINESS_AND_PARTICIPANT",
-                    content=normalize_content({"basic": {"items": [{"text": "never"}]}}),
-                ),
+                draft=text_draft("never", direction=B2P),
             )
             raise RuntimeError("the surrounding work failed")
 

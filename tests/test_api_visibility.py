@@ -15,10 +15,9 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from inbox import services
-from inbox.content import normalize_content
 from inbox.identity import caller_for_app, visitor_token_issue
 from inbox.models import Conversation, Message, Participant, user_wire_id
-from tests.conftest import API, assert_app_error, text_message
+from tests.conftest import API, assert_app_error, text_draft, text_message
 
 BOTH = "BUSINESS_AND_PARTICIPANT"
 BUSINESS = "BUSINESS"
@@ -105,10 +104,10 @@ def seed(conversation: Conversation) -> None:
         services.message_send(
             caller=caller_for_app(app),
             conversation=conversation,
-            draft=services.MessageDraft(
+            draft=text_draft(
+                visibility,
                 direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
                 visibility=visibility,
-                content=normalize_content({"basic": {"items": [{"text": visibility}]}}),
             ),
         )
 

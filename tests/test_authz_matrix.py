@@ -36,7 +36,7 @@ from inbox.identity import (
 )
 from inbox.models import App, Conversation, Message, Participant, user_wire_id
 from project.asgi import application
-from tests.conftest import API
+from tests.conftest import API, text_draft
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -365,11 +365,7 @@ def send_as_app(world: World, text: str, visibility: str) -> Message:
     message, _ = services.message_send(
         caller=caller_for_app(app),
         conversation=world.visitor.conversation,
-        draft=services.MessageDraft(
-            direction="BUSINESS_TO_PARTICIPANT",
-            visibility=visibility,
-            content=normalize_content({"basic": {"items": [{"text": text}]}}),
-        ),
+        draft=text_draft(text, visibility=visibility),
     )
     return message
 

@@ -7,12 +7,13 @@ completes, prints its table with the floor and its targets, and records nothing 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.servers import reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks.md"
@@ -31,17 +32,9 @@ SCRIPTS = {
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
 
 
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module", autouse=True)
 def services() -> None:
-    if not _reachable(5432) or not _reachable(6379):
+    if not reachable(5432) or not reachable(6379):
         pytest.skip("the benchmarks need PostgreSQL on 127.0.0.1:5432 and Redis on :6379")
 
 

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from inbox.models import App, Conversation, Message, Participant
 from tests.conftest import API
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT_S = 60
@@ -107,12 +108,6 @@ def readme_section(title: str) -> str:
     start = text.index(title)
     end = text.find("\n## ", start)
     return text[start : end if end != -1 else len(text)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from django.test import override_settings
 
 from inbox.checks import check_database_for_deploy, database_deploy_warnings
 from project import serve
+from tests.servers import free_port, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,32 +127,18 @@ def test_uvicorn_command_runs_several_workers_on_one_port() -> None:
     assert {"uvloop", "httptools"} <= set(command)
 
 
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.multiprocess
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_serve_runs_the_scaled_profile(tmp_path: Path) -> None:
     """`python -m project.serve`: creates and migrates the database, collects static files,
     passes check --deploy and serves API and static files from two uvicorn workers."""
-    if not _reachable(5432) or not _reachable(6379):
+    if not reachable(5432) or not reachable(6379):
         pytest.skip("the scaled profile needs PostgreSQL on :5432 and Redis on :6379")
     import psycopg
 
     name = f"inbox_serve_test_{uuid.uuid4().hex[:10]}"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{name}",

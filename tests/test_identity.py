@@ -201,3 +201,63 @@ def test_wrong_credentials_win_over_a_valid_session(member_client):
     assert_app_error(
         member_client.post(f"{API}/conversations", {}, format="json"), 401, "UNAUTHENTICATED"
     )
+
+
+# --- the per-process API-key cache -------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The key cache's clock, moved by hand."""
+    from inbox.identity import app_key_cache
+
+    now = [1000.0]
+    monkeypatch.setattr(app_key_cache, "clock", lambda: now[0])
+    app_key_cache.clear()
+    yield now
+    app_key_cache.clear()
+
+
+def test_switching_an_app_off_refuses_its_key_at_once(app_key, clock):
+    assert get_or_create_as(app_key).status_code == 400  # cached: no participantId, but known
+    app = App.objects.get()
+    services.app_update(app=app, name=app.name, is_active=False)
+    assert_app_error(get_or_create_as(app_key), 401, "UNAUTHENTICATED")
+
+
+def test_deleting_an_app_refuses_its_key_at_once(app_key, clock):
+    assert get_or_create_as(app_key).status_code == 400
+    App.objects.get().delete()
+    assert_app_error(get_or_create_as(app_key), 401, "UNAUTHENTICATED")
+
+
+def test_a_revocation_by_another_process_is_seen_within_the_cache_ttl(app_key, clock):
+    # Another process's change sends no signal here: a bulk update stands in for it.
+    assert get_or_create_as(app_key).status_code == 400
+    App.objects.update(is_active=False)
+    assert get_or_create_as(app_key).status_code == 400  # still cached
+    clock[0] += 5.01
+    assert_app_error(get_or_create_as(app_key), 401, "UNAUTHENTICATED")
+
+
+@override_settings(INBOX={"API_KEY_CACHE_SECONDS": 0})
+def test_without_the_cache_every_request_looks_the_key_up(app_key, clock):
+    assert get_or_create_as(app_key).status_code == 400
+    App.objects.update(is_active=False)
+    assert_app_error(get_or_create_as(app_key), 401, "UNAUTHENTICATED")
+
+
+def test_unknown_keys_are_not_cached(db, clock, django_assert_num_queries):
+    from inbox.identity import app_key_cache
+
+    for _ in range(3):
+        assert_app_error(get_or_create_as("ibx_" + "x" * 40), 401, "UNAUTHENTICATED")
+    assert app_key_cache._entries == {}
+
+
+def test_a_cached_key_costs_no_query(app_key, clock, django_assert_num_queries):
+    from inbox.identity import caller_for_credential
+
+    caller_for_credential(app_key)
+    with django_assert_num_queries(0):
+        assert caller_for_credential(app_key) is not None

@@ -13,27 +13,22 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from inbox import services
-from inbox.content import normalize_content
 from inbox.exceptions import NotJoinedChatroom
 from inbox.identity import caller_for_credential, caller_for_visitor, visitor_token_issue
 from inbox.models import Conversation, Message, Participant, conversation_id_for, user_wire_id
-from inbox.services import MessageDraft
 from project.asgi import application
-from tests.conftest import API, assert_app_error, field_violations, text_message
+from tests.conftest import (
+    API,
+    assert_app_error,
+    field_violations,
+    participant_says,
+    text_draft,
+    text_message,
+)
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
 BAP = "BUSINESS_AND_PARTICIPANT"
-
-
-def participant_says(client: Any, text: str) -> dict[str, Any]:
-    response = client.post(
-        f"{API}/messages",
-        {"message": text_message(text, direction="PARTICIPANT_TO_BUSINESS")},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["message"]
 
 
 def own_conversation_id(client: Any) -> str:
@@ -375,11 +370,7 @@ def test_a_send_that_looked_up_a_conversation_before_its_merge_lands_in_the_targ
     message, created = services.message_send(
         caller=caller,
         conversation=stale,
-        draft=MessageDraft(
-            direction="BUSINESS_TO_PARTICIPANT",
-            visibility="BUSINESS_AND_PARTICIPANT",
-            content=normalize_content({"basic": {"items": [{"text": "late"}]}}),
-        ),
+        draft=text_draft("late"),
     )
     assert created
     assert message.conversation_id == target.pk
@@ -397,10 +388,6 @@ def test_a_claimed_visitor_sending_through_a_stale_lookup_is_refused(make_conver
         services.message_send(
             caller=caller_for_visitor(visitor_id),
             conversation=stale,
-            draft=MessageDraft(
-                direction="PARTICIPANT_TO_BUSINESS",
-                visibility="BUSINESS_AND_PARTICIPANT",
-                content=normalize_content({"basic": {"items": [{"text": "late"}]}}),
-            ),
+            draft=text_draft("late", direction="PARTICIPANT_TO_BUSINESS"),
         )
     assert not Message.objects.exists()

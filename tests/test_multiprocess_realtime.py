@@ -5,8 +5,6 @@ is delivered live in full; a Redis outage costs REST nothing and clients no mess
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import websockets
 from websockets.asyncio.client import connect
 
 from inbox.models import Participant, conversation_id_for
+from tests.jepsen import Client
 from tests.servers import RedisServer, ServerCluster, asgi_servers, redis_server
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
@@ -84,89 +83,35 @@ async def send(
     return dict(response.json()["message"])
 
 
-class StreamClient:
-    """A socket client as the staff page and the widget are meant to be: it keeps what it saw
-    (dropping events whose id it already has), and after a close it reconnects and resumes from
-    the last sequences it saw."""
-
-    def __init__(self, url: str, origin: str, *, token: str | None = None, key: str | None = None):
-        self.url = url + (f"?token={token}" if token else "")
-        self.origin = origin
-        self.headers = {"Authorization": key} if key else {}
-        self.business = key is not None
-        self.events: dict[str, dict[str, Any]] = {}
-        # Message ids in arrival order (first copies only), per conversation.
-        self.arrivals: dict[str, list[int]] = {}
-        self.duplicates = 0
-        self.closes: list[int | None] = []
-        self.live = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    def resume_frame(self) -> dict[str, Any]:
-        highest = {
-            conversation: max(sequences) for conversation, sequences in self.arrivals.items()
-        }
-        if self.business:
-            frame: dict[str, Any] = {"type": "resume"}
-            if highest:
-                frame["conversations"] = {c: str(s) for c, s in highest.items()}
-                frame["since"] = str(max(highest.values()))
-            return frame
-        return {"type": "resume", "sequence": str(max(highest.values(), default=0))}
-
-    async def run(self) -> None:
-        while True:
-            try:
-                async with connect(
-                    self.url,
-                    origin=self.origin,  # type: ignore[arg-type]
-                    additional_headers=self.headers,
-                    open_timeout=TIMEOUT,
-                    max_size=None,
-                ) as ws:
-                    await ws.send(json.dumps(self.resume_frame()))
-                    async for raw in ws:
-                        self.receive(json.loads(raw))
-            except websockets.ConnectionClosed as closed:
-                self.closes.append(closed.rcvd.code if closed.rcvd else None)
-            except (OSError, websockets.InvalidHandshake, TimeoutError):
-                self.closes.append(None)
-            await asyncio.sleep(0.2)
-
-    def receive(self, frame: dict[str, Any]) -> None:
-        if frame["type"] == "ready":
-            self.live.set()
-        elif frame["type"] == "event":
-            event = frame["event"]
-            if event["id"] in self.events:
-                self.duplicates += 1
-                return
-            self.events[event["id"]] = event
-            message = event["data"].get("message")
-            if message is not None:
-                self.arrivals.setdefault(event["data"]["conversationId"], []).append(
-                    int(message["sequence"])
-                )
-        elif frame["type"] == "reset":
-            raise AssertionError(f"unexpected reset: {frame}")
-
-    def message_ids(self) -> set[str]:
-        return {event["entityId"] for event in self.events.values() if event["data"].get("message")}
-
-    async def start(self) -> None:
-        self.task = asyncio.ensure_future(self.run())
-        await asyncio.wait_for(self.live.wait(), TIMEOUT)
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+def stream_client(
+    cluster: ServerCluster,
+    server: int,
+    path: str,
+    *,
+    key: str | None = None,
+    token: str | None = None,
+) -> Client:
+    """A socket client (tests/jepsen.py: it keeps what it saw, drops events whose id it already
+    has, and after a close reconnects and resumes from the last sequences it saw) on one server
+    only."""
+    return Client(
+        f"{path.strip('/').split('/')[-1]}@{server}",
+        [cluster.ws_urls[server]],
+        [cluster.origins[server]],
+        path=path,
+        key=key,
+        token=token,
+    )
 
 
-async def wait_for_all(
-    clients: list[StreamClient], expected: list[set[str]], timeout: float
-) -> None:
+async def start_live(clients: list[Client]) -> None:
+    """Start the clients and wait until each socket is live (``ready`` seen)."""
+    for client in clients:
+        await client.start()
+        await asyncio.wait_for(client.ready.wait(), TIMEOUT)
+
+
+async def wait_for_all(clients: list[Client], expected: list[set[str]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(
@@ -182,13 +127,10 @@ async def test_a_message_sent_through_one_process_reaches_sockets_held_by_the_ot
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         visitor = await new_visitor(http, a)
         conversation_id = visitor["conversation_id"]
-        business = StreamClient(cluster.ws_urls[1] + BUSINESS, cluster.origins[1], key=key)
-        participant = StreamClient(
-            cluster.ws_urls[1] + PARTICIPANT, cluster.origins[1], token=visitor["token"]
-        )
+        business = stream_client(cluster, 1, BUSINESS, key=key)
+        participant = stream_client(cluster, 1, PARTICIPANT, token=visitor["token"])
         try:
-            for client in (business, participant):
-                await client.start()
+            await start_live([business, participant])
             public = await send(http, a, key, conversation_id, "through A")
             internal = await send(http, a, key, conversation_id, "internal", visibility="BUSINESS")
             after = await send(http, a, key, conversation_id, "through A again")
@@ -199,12 +141,14 @@ async def test_a_message_sent_through_one_process_reaches_sockets_held_by_the_ot
             )
             assert business.message_ids() == {public["id"], internal["id"], after["id"]}
             assert participant.message_ids() == {public["id"], after["id"]}
-            by_message = {e["entityId"]: e for e in business.events.values()}
-            assert by_message[public["id"]]["data"]["message"] == public
+            shown = {message["id"]: message for message in business.first.values()}
+            shown[public["id"]].pop("arrivedAt")
+            assert shown[public["id"]] == {**public, "conversationId": conversation_id}
         finally:
             for client in (business, participant):
                 await client.stop()
-    assert business.closes == participant.closes == []
+    for client in (business, participant):
+        assert client.disconnects == [] and client.resets == 0 and client.duplicates == 0
 
 
 SENDERS = 5
@@ -221,21 +165,15 @@ async def test_a_burst_is_delivered_live_in_full_in_order_without_duplicates(clu
     async with httpx.AsyncClient(timeout=TIMEOUT * 2, limits=limits) as http:
         visitors = [await new_visitor(http, cluster.urls[i % 2]) for i in range(SENDERS)]
         business = [
-            StreamClient(cluster.ws_urls[i % 2] + BUSINESS, cluster.origins[i % 2], key=key)
-            for i in range(BUSINESS_RECEIVERS)
+            stream_client(cluster, i % 2, BUSINESS, key=key) for i in range(BUSINESS_RECEIVERS)
         ]
         participants = [
-            StreamClient(
-                cluster.ws_urls[(i + 1) % 2] + PARTICIPANT,
-                cluster.origins[(i + 1) % 2],
-                token=visitor["token"],
-            )
+            stream_client(cluster, (i + 1) % 2, PARTICIPANT, token=visitor["token"])
             for i, visitor in enumerate(visitors)
         ]
         receivers = business + participants
         try:
-            for receiver in receivers:
-                await receiver.start()
+            await start_live(receivers)
 
             async def sender(index: int) -> list[str]:
                 conversation_id = visitors[index]["conversation_id"]
@@ -261,7 +199,7 @@ async def test_a_burst_is_delivered_live_in_full_in_order_without_duplicates(clu
     for receiver, want in zip(receivers, expected, strict=True):
         assert receiver.message_ids() == want, f"{len(want - receiver.message_ids())} missing"
         assert receiver.duplicates == 0
-        assert receiver.closes == []
+        assert receiver.disconnects == [] and receiver.resets == 0
         for sequences in receiver.arrivals.values():
             assert sequences == sorted(sequences)
     # Delivered live: no socket had to be resynchronised from the database, nothing dropped.
@@ -289,14 +227,10 @@ async def _outage_scenario(cluster: ServerCluster, redis: RedisServer) -> None:
         visitors = [await new_visitor(http, base) for base in (a, b)]
         conversations = [visitor["conversation_id"] for visitor in visitors]
         clients = [
-            StreamClient(cluster.ws_urls[0] + BUSINESS, cluster.origins[0], key=key),
-            StreamClient(cluster.ws_urls[1] + BUSINESS, cluster.origins[1], key=key),
-            StreamClient(
-                cluster.ws_urls[1] + PARTICIPANT, cluster.origins[1], token=visitors[0]["token"]
-            ),
-            StreamClient(
-                cluster.ws_urls[0] + PARTICIPANT, cluster.origins[0], token=visitors[1]["token"]
-            ),
+            stream_client(cluster, 0, BUSINESS, key=key),
+            stream_client(cluster, 1, BUSINESS, key=key),
+            stream_client(cluster, 1, PARTICIPANT, token=visitors[0]["token"]),
+            stream_client(cluster, 0, PARTICIPANT, token=visitors[1]["token"]),
         ]
         sent: list[tuple[int, str]] = []
 
@@ -308,8 +242,7 @@ async def _outage_scenario(cluster: ServerCluster, redis: RedisServer) -> None:
                 sent.append((which, message["id"]))
 
         try:
-            for client in clients:
-                await client.start()
+            await start_live(clients)
             await send_round("before", 6)
 
             redis.stop()
@@ -352,4 +285,5 @@ async def _outage_scenario(cluster: ServerCluster, redis: RedisServer) -> None:
         )
     assert "lost heartbeats" in cluster.logs()
     # The sockets never closed: each server replayed the gap to its sockets by itself.
-    assert [client.closes for client in clients] == [[], [], [], []]
+    assert [client.disconnects for client in clients] == [[], [], [], []]
+    assert [client.resets for client in clients] == [0, 0, 0, 0]

@@ -36,8 +36,7 @@ from inbox.content import (
 from inbox.identity import caller_for_app, caller_for_visitor, visitor_token_issue
 from inbox.models import App, Conversation, Message, Participant
 from inbox.realtime.groups import business_group, participant_group
-from inbox.services import MessageDraft
-from tests.conftest import API
+from tests.conftest import API, text_draft
 
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 VISIBILITIES = ["BUSINESS_AND_PARTICIPANT", "BUSINESS"]
@@ -442,11 +441,7 @@ def test_a_rejected_send_changes_nothing(
     services.message_send(
         caller=caller_for_app(app),
         conversation=conversation,
-        draft=MessageDraft(
-            direction="BUSINESS_TO_PARTICIPANT",
-            visibility="BUSINESS_AND_PARTICIPANT",
-            content=normalize_content({"basic": {"items": [{"text": "before"}]}}),
-        ),
+        draft=text_draft("before"),
     )
     ear = listener([business_group(), participant_group(conversation.pk)])
     client = APIClient()
@@ -605,12 +600,12 @@ def test_cursors_walk_every_message_exactly_once(
         services.message_send(
             caller=caller_for_visitor(visitor_id) if participant_side else caller_for_app(app),
             conversation=conversation,
-            draft=MessageDraft(
+            draft=text_draft(
+                "m",
                 direction="PARTICIPANT_TO_BUSINESS"
                 if participant_side
                 else "BUSINESS_TO_PARTICIPANT",
                 visibility=message_visibility,
-                content=normalize_content({"basic": {"items": [{"text": "m"}]}}),
             ),
         )
 

@@ -12,11 +12,9 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from inbox import services
-from inbox.content import normalize_content
 from inbox.identity import caller_for_app, visitor_token_issue
 from inbox.models import App, Conversation, Message
-from inbox.services import MessageDraft
-from tests.conftest import API, text_message
+from tests.conftest import API, participant_says, text_draft
 from tests.test_realtime import (  # noqa: F401 - close_worker_connections is an autouse fixture
     BUSINESS,
     PARTICIPANT,
@@ -47,13 +45,7 @@ def no_window(settings: Any) -> None:
 def visitor(make_visitor: Any) -> dict[str, Any]:
     """A visitor who has written once: its id, REST client, socket path and first message."""
     visitor_id, client = make_visitor()
-    response = client.post(
-        f"{API}/messages",
-        {"message": text_message("hello", direction="PARTICIPANT_TO_BUSINESS")},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    first = response.json()["message"]
+    first = participant_says(client, "hello")
     conversation_id = Message.objects.get(pk=first["id"]).conversation_id
     return {
         "id": visitor_id,
@@ -187,11 +179,7 @@ def _send_then_roll_back(app: App, conversation: Conversation) -> None:
         services.message_send(
             caller=caller_for_app(app),
             conversation=conversation,
-            draft=MessageDraft(
-                direction="BUSINESS_TO_PARTICIPANT",
-                visibility="BUSINESS_AND_PARTICIPANT",
-                content=normalize_content({"basic": {"items": [{"text": "rolled back"}]}}),
-            ),
+            draft=text_draft("rolled back"),
         )
         raise RuntimeError("the surrounding transaction fails")
     assert not Message.objects.filter(preview_text="rolled back").exists()

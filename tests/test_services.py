@@ -11,23 +11,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inbox import services
-from inbox.content import normalize_content
 from inbox.exceptions import IdempotencyConflict, IdentityDoesNotMatch
 from inbox.identity import caller_for_app, caller_for_visitor
 from inbox.models import App, Conversation, Message, Participant, conversation_id_for
+from tests.conftest import text_draft
 
 B2P = Message.Direction.BUSINESS_TO_PARTICIPANT
 P2B = Message.Direction.PARTICIPANT_TO_BUSINESS
 BOTH = Message.Visibility.BUSINESS_AND_PARTICIPANT
-
-
-def draft(text: str = "hi", *, direction: str = B2P, visibility: str = BOTH, silent: bool = False):
-    return services.MessageDraft(
-        direction=direction,
-        visibility=visibility,
-        content=normalize_content({"basic": {"items": [{"text": text}]}}),
-        silent=silent,
-    )
 
 
 @pytest.fixture
@@ -66,7 +57,7 @@ def test_sequence_is_microseconds_and_strictly_increasing(app_caller, make_conve
     conversation = make_conversation()
     before = timezone.now()
     messages = [
-        services.message_send(caller=app_caller, conversation=conversation, draft=draft())[0]
+        services.message_send(caller=app_caller, conversation=conversation, draft=text_draft())[0]
         for _ in range(5)
     ]
     sequences = [message.sequence for message in messages]
@@ -78,15 +69,19 @@ def test_sequence_still_increases_when_the_clock_lags_the_allocator(app_caller, 
     conversation = make_conversation()
     future = int((timezone.now().timestamp() + 3600) * 1_000_000)
     Conversation.objects.filter(pk=conversation.pk).update(last_sequence=future)
-    message, _ = services.message_send(caller=app_caller, conversation=conversation, draft=draft())
+    message, _ = services.message_send(
+        caller=app_caller, conversation=conversation, draft=text_draft()
+    )
     assert message.sequence == future + 1
 
 
 def test_silent_message_takes_a_sequence_but_not_the_summary(app_caller, make_conversation):
     conversation = make_conversation()
-    loud, _ = services.message_send(caller=app_caller, conversation=conversation, draft=draft("a"))
+    loud, _ = services.message_send(
+        caller=app_caller, conversation=conversation, draft=text_draft("a")
+    )
     quiet, _ = services.message_send(
-        caller=app_caller, conversation=conversation, draft=draft("b", silent=True)
+        caller=app_caller, conversation=conversation, draft=text_draft("b", silent=True)
     )
     conversation.refresh_from_db()
     assert conversation.last_sequence == quiet.sequence
@@ -100,22 +95,22 @@ def test_events_leave_only_after_commit(
     conversation = make_conversation()
     with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
-            services.message_send(caller=app_caller, conversation=conversation, draft=draft())
+            services.message_send(caller=app_caller, conversation=conversation, draft=text_draft())
             raise RuntimeError("roll back")
     assert callbacks == []
     assert Message.objects.count() == 0
     with django_capture_on_commit_callbacks() as callbacks:
-        services.message_send(caller=app_caller, conversation=conversation, draft=draft())
+        services.message_send(caller=app_caller, conversation=conversation, draft=text_draft())
     assert len(callbacks) == 1
 
 
 def test_participants_first_message_creates_the_conversation_atomically(db):
     visitor = caller_for_visitor(uuid.uuid4())
     with pytest.raises(IdentityDoesNotMatch):
-        services.message_send(caller=visitor, conversation=None, draft=draft(direction=B2P))
+        services.message_send(caller=visitor, conversation=None, draft=text_draft(direction=B2P))
     assert (Participant.objects.count(), Conversation.objects.count()) == (0, 0)
     message, created = services.message_send(
-        caller=visitor, conversation=None, draft=draft(direction=P2B)
+        caller=visitor, conversation=None, draft=text_draft(direction=P2B)
     )
     assert created
     assert message.conversation.participant.anonymous_visitor_id == visitor.id
@@ -126,14 +121,14 @@ def test_idempotent_send_replays_and_conflicts(app_caller, make_conversation):
     first, created = services.message_send(
         caller=app_caller,
         conversation=conversation,
-        draft=draft(),
+        draft=text_draft(),
         idempotency_key="k",
         fingerprint="f1",
     )
     replay, created_again = services.message_send(
         caller=app_caller,
         conversation=conversation,
-        draft=draft(),
+        draft=text_draft(),
         idempotency_key="k",
         fingerprint="f1",
     )
@@ -143,7 +138,7 @@ def test_idempotent_send_replays_and_conflicts(app_caller, make_conversation):
         services.message_send(
             caller=app_caller,
             conversation=conversation,
-            draft=draft(),
+            draft=text_draft(),
             idempotency_key="k",
             fingerprint="f2",
         )

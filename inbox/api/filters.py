@@ -66,6 +66,10 @@ def filter_conversations(
         if unread not in _BOOLEANS:
             violations.append(Violation("unread", "must be true or false", RULE_FORMAT))
         data["unread"] = _BOOLEANS.get(unread, "")
+    if data.get("participantKind") == "":
+        # The form field reads an empty choice as "no filter"; the schema's enum has no "".
+        kinds = ", ".join(Participant.Kind.values)
+        violations.append(Violation("participantKind", f"must be one of {kinds}", "ENUM"))
     if violations:
         raise ValidationFailed(violations)
     filterset = ConversationFilter(data=data, queryset=queryset)

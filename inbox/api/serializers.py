@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,54 @@ def _raise_if(violations: list[Violation]) -> None:
         raise ValidationFailed(violations)
 
 
+_shared: dict[type, serializers.Serializer[Any]] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_serializer(serializer_class: type[serializers.Serializer[Any]]) -> Any:
+    serializer = _shared.get(serializer_class)
+    if serializer is None:
+        with _shared_lock:
+            serializer = _shared.get(serializer_class)
+            if serializer is None:
+                serializer = serializer_class()
+                _bind_fields(serializer)
+                _shared[serializer_class] = serializer
+    return serializer
+
+
+def _bind_fields(serializer: serializers.Serializer[Any]) -> None:
+    # DRF builds ``fields`` lazily; build them all now, under the lock, not during a request.
+    for field in serializer.fields.values():
+        if isinstance(field, serializers.Serializer):
+            _bind_fields(field)
+
+
+def validate(
+    serializer_class: type[serializers.Serializer[Any]], data: Any
+) -> tuple[dict[str, Any], list[Violation]]:
+    """What ``serializer_class(data=data).is_valid()`` gives: (validated data, violations).
+
+    One serializer per class and process serves every request: DRF deep-copies every declared
+    field each time a serializer is instantiated, which was a tenth of the send path's CPU
+    (docs/benchmarks.md). ``run_validation`` keeps no state on the instance (it returns the
+    values or raises), so sharing it between threads is safe; only ``is_valid`` stores results.
+    """
+    if data is None:  # as ``Serializer.errors`` words it
+        return {}, [Violation("", "No data provided", RULE_REQUIRED)]
+    try:
+        return _shared_serializer(serializer_class).run_validation(data), []
+    except serializers.ValidationError as error:
+        return {}, flatten_drf_errors(error.detail)
+
+
+def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    """The validated data, or ``ValidationFailed`` with every violation."""
+    values, violations = validate(serializer_class, data)
+    _raise_if(violations)
+    return values
+
+
 # ---------------------------------------------------------------------------------------------
 # Requests
 
@@ -71,9 +120,7 @@ class GetOrCreateConversationRequestSerializer(serializers.Serializer[Any]):
 
 def parse_participant_id(data: dict[str, Any], *, required: bool) -> tuple[str, uuid.UUID] | None:
     """``participantId`` of a get-or-create body as (wire key, GUID); exactly one id."""
-    serializer = GetOrCreateConversationRequestSerializer(data=data)
-    if not serializer.is_valid():
-        _raise_if(flatten_drf_errors(serializer.errors))
+    values = validated(GetOrCreateConversationRequestSerializer, data)
     raw = data.get("participantId")
     if raw is None:
         if required:
@@ -86,11 +133,7 @@ def parse_participant_id(data: dict[str, Any], *, required: bool) -> tuple[str, 
             for key in unknown
         ]
     )
-    given = {
-        key: value
-        for key, value in serializer.validated_data["participantId"].items()
-        if value is not None
-    }
+    given = {key: value for key, value in values["participantId"].items() if value is not None}
     if len(given) != 1:
         rule = RULE_REQUIRED_ONE_OF if not given else RULE_ONE_OF
         raise ValidationFailed.single(
@@ -132,9 +175,7 @@ class SendRequest:
 
 def parse_send_request(data: dict[str, Any], *, app_id: uuid.UUID | None) -> SendRequest:
     """Validate a send body; every violation (envelope fields and content) in one 400."""
-    serializer = SendMessageRequestSerializer(data=data)
-    valid = serializer.is_valid()
-    violations = [] if valid else flatten_drf_errors(serializer.errors)
+    values, violations = validate(SendMessageRequestSerializer, data)
     raw_message = data.get("message")
     content = None
     badges: list[dict[str, object]] = []
@@ -162,7 +203,6 @@ def parse_send_request(data: dict[str, Any], *, app_id: uuid.UUID | None) -> Sen
                     channels = result
     _raise_if(violations)
     assert content is not None
-    values = serializer.validated_data
     message_values = values["message"]
     visibility = message_values.get("visibility") or Message.Visibility.BUSINESS_AND_PARTICIPANT
     if visibility == "UNKNOWN_VISIBILITY":
@@ -220,10 +260,8 @@ class ListRequest:
 
 
 def parse_list_request(data: dict[str, Any], *, default_limit: int, max_limit: int) -> ListRequest:
-    serializer = ListMessagesRequestSerializer(data=data)
-    if not serializer.is_valid():
-        _raise_if(flatten_drf_errors(serializer.errors))
-    values = serializer.validated_data
+    values = validated(ListMessagesRequestSerializer, data)
+
     paging = values.get("paging") or {}
     sorting = values.get("sorting") or {}
     limit = paging.get("limit") or default_limit
@@ -244,10 +282,8 @@ class ReadRequestSerializer(serializers.Serializer[Any]):
 
 def parse_read_request(data: dict[str, Any]) -> int:
     """The sequence of a ``POST v2/conversations/{id}/read`` body."""
-    serializer = ReadRequestSerializer(data=data)
-    if not serializer.is_valid():
-        _raise_if(flatten_drf_errors(serializer.errors))
-    return int(serializer.validated_data["sequence"])
+    values = validated(ReadRequestSerializer, data)
+    return int(values["sequence"])
 
 
 class ListConversationsRequestSerializer(serializers.Serializer[Any]):
@@ -258,10 +294,8 @@ def parse_conversation_paging(
     data: dict[str, Any], *, default_limit: int, max_limit: int
 ) -> tuple[int, str]:
     """(limit, cursor) of a ``GET v2/conversations`` query; the filters are the FilterSet's."""
-    serializer = ListConversationsRequestSerializer(data={"paging": data.get("paging") or {}})
-    if not serializer.is_valid():
-        _raise_if(flatten_drf_errors(serializer.errors))
-    paging = serializer.validated_data.get("paging") or {}
+    values = validated(ListConversationsRequestSerializer, {"paging": data.get("paging") or {}})
+    paging = values.get("paging") or {}
     return min(paging.get("limit") or default_limit, max_limit), paging.get("cursor") or ""
 
 
@@ -279,10 +313,8 @@ class InteractionRequest:
 
 
 def parse_interaction_request(data: dict[str, Any]) -> InteractionRequest:
-    serializer = InteractionRequestSerializer(data=data)
-    if not serializer.is_valid():
-        _raise_if(flatten_drf_errors(serializer.errors))
-    values = serializer.validated_data
+    values = validated(InteractionRequestSerializer, data)
+
     if not (values["messageId"].isascii() and values["messageId"].isdigit()) or (
         int(values["messageId"]) >= 2**63
     ):

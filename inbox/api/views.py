@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from inbox import selectors, services
 from inbox.api import serializers as s
 from inbox.api.authentication import CredentialAuthentication, InboxSessionAuthentication
-from inbox.api.errors import exception_handler, flatten_drf_errors
+from inbox.api.errors import exception_handler
 from inbox.api.filters import filter_conversations
 from inbox.api.pagination import (
     CONVERSATION_DEFAULT_LIMIT,
@@ -315,17 +315,12 @@ class MessageViewSet(InboxViewSet):
             self.require_business_write()
         idempotency_key = _idempotency_key(request)
         send = s.parse_send_request(request.data, app_id=caller.app.id if caller.app else None)
-        if send.conversation_id is None:
-            if caller.is_business:
-                raise ValidationFailed.single("conversationId", "is required", "REQUIRED_FIELD")
-            conversation = None
-        else:
-            conversation = selectors.conversation_for_caller(
-                caller=caller, conversation_id=send.conversation_id
-            )
+        if send.conversation_id is None and caller.is_business:
+            raise ValidationFailed.single("conversationId", "is required", "REQUIRED_FIELD")
+        # By id: the service checks who may send there (and that it exists) as it writes.
         message, _ = services.message_send(
             caller=caller,
-            conversation=conversation,
+            conversation=send.conversation_id,
             draft=send.draft,
             send_as=send.send_as,
             business_user_id=send.business_user_id,
@@ -400,10 +395,8 @@ class VisitorViewSet(InboxViewSet):
         throttle_classes=[CallerRateThrottle],
     )
     def claim(self, request: Request) -> Response:
-        serializer = s.VisitorClaimRequestSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise ValidationFailed(flatten_drf_errors(serializer.errors))
-        visitor_id = visitor_token_read(serializer.validated_data["token"])
+        values = s.validated(s.VisitorClaimRequestSerializer, request.data)
+        visitor_id = visitor_token_read(values["token"])
         if visitor_id is None:
             raise ValidationFailed.single(
                 "token", "is not a valid visitor token (forged, malformed or expired)", RULE_FORMAT

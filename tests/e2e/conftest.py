@@ -1,5 +1,6 @@
-"""Browser tests: a real ASGI server process (uvicorn, so WebSockets work; pytest-django's
-``live_server`` is WSGI-only) on the test database, and headless Chromium driven by Playwright.
+"""Browser tests: a real ASGI server process (uvicorn via tests/servers.py, so WebSockets work;
+pytest-django's ``live_server`` is WSGI-only) on the test database, and headless Chromium driven
+by Playwright.
 
 The server runs the demo project on a free loopback port against the test's database:
 PostgreSQL's test database as it is, or on SQLite a file copy of the in-memory test database
@@ -11,21 +12,16 @@ so they reach the server's sockets whatever channel layer is configured.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from django.db import connections
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.servers import AsgiServer
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,12 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def database_env() -> dict[str, str]:
@@ -51,74 +41,6 @@ def database_env() -> dict[str, str]:
     host = settings.get("HOST") or "127.0.0.1"
     port = settings.get("PORT") or 5432
     return {"DATABASE_URL": f"postgres://{user}@{host}:{port}/{settings['NAME']}"}
-
-
-@dataclass
-class AsgiServer:
-    """``uvicorn project.asgi:application`` on a free port; ``url`` is its origin."""
-
-    log_path: Path
-    env: dict[str, str]
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 40) -> None:
-        self.port = free_port()
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "project.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--ws",
-                "websockets",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture(autouse=True)
@@ -142,8 +64,10 @@ def asgi_server(concurrent_db: Any, tmp_path: Path) -> Iterator[AsgiServer]:
         CHANNEL_LAYER_PREFIX=f"inbox-e2e-{uuid.uuid4().hex[:8]}",
         PYTHONUNBUFFERED="1",
     )
-    server = AsgiServer(log_path=tmp_path / "server.log", env=env)
     env["DJANGO_CSRF_TRUSTED_ORIGINS"] = "http://127.0.0.1"
+    server = AsgiServer(
+        env=env, log_path=tmp_path / "server.log", extra_args=("--ws", "websockets")
+    )
     server.start()
     try:
         yield server

@@ -20,7 +20,7 @@ from websockets.sync.client import connect as ws_connect
 
 from inbox import services
 from inbox.models import Message
-from tests.e2e.conftest import AsgiServer
+from tests.servers import AsgiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

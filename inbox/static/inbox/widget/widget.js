@@ -301,6 +301,26 @@
     return el("div", "bubble-item text", text);
   }
 
+  // A link that opens in a new tab without giving the page a handle on this one.
+  function externalLink(href, className, text) {
+    var link = el("a", className, text);
+    link.href = href;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return link;
+  }
+
+  // A decorative picture (empty alt text) appended to parent, if its URL is safe to load.
+  function appendPicture(parent, url, className) {
+    var src = safeUrl(url);
+    if (src) {
+      var img = el("img", className);
+      img.src = src;
+      img.alt = "";
+      parent.appendChild(img);
+    }
+  }
+
   function mediaBubble(item) {
     var node = bubbleNode("media");
     if (item.image) {
@@ -318,11 +338,7 @@
       var fileUrl = safeUrl(item.file.url);
       var label = item.file.filename || "File";
       if (fileUrl) {
-        var link = el("a", "file", "\ud83d\udcce " + label);
-        link.href = fileUrl;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        node.appendChild(link);
+        node.appendChild(externalLink(fileUrl, "file", "\ud83d\udcce " + label));
       } else {
         node.appendChild(el("span", "file", label));
       }
@@ -338,11 +354,7 @@
       }
       var launch = safeUrl(button.launchUrl);
       if (launch) {
-        var link = el("a", "action", button.label);
-        link.href = launch;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        row.appendChild(link);
+        row.appendChild(externalLink(launch, "action", button.label));
       } else if (button.postbackProperties && button.postbackProperties.interactionId) {
         var press = el("button", "action", button.label);
         press.type = "button";
@@ -365,13 +377,7 @@
     } else if (content.template) {
       var template = content.template;
       var card = bubbleNode("card");
-      var image = safeUrl(template.imageUrl);
-      if (image) {
-        var img = el("img", "card-image");
-        img.src = image;
-        img.alt = "";
-        card.appendChild(img);
-      }
+      appendPicture(card, template.imageUrl, "card-image");
       if (template.title) {
         card.appendChild(el("div", "card-title", template.title));
       }
@@ -382,21 +388,13 @@
       nodes.push(card);
     } else if (content.minimal) {
       var minimal = bubbleNode("minimal");
-      var icon = safeUrl(content.minimal.iconUrl);
-      if (icon) {
-        var iconImg = el("img", "icon");
-        iconImg.src = icon;
-        iconImg.alt = "";
-        minimal.appendChild(iconImg);
-      }
+      appendPicture(minimal, content.minimal.iconUrl, "icon");
       var target = safeUrl(content.minimal.url);
-      var textNode = el(target ? "a" : "span", "", content.minimal.text);
-      if (target) {
-        textNode.href = target;
-        textNode.target = "_blank";
-        textNode.rel = "noopener noreferrer";
-      }
-      minimal.appendChild(textNode);
+      minimal.appendChild(
+        target
+          ? externalLink(target, "", content.minimal.text)
+          : el("span", "", content.minimal.text)
+      );
       nodes.push(minimal);
     } else if (content.form) {
       var formNode = bubbleNode("form");
@@ -416,13 +414,7 @@
       });
     } else if (content.system) {
       var notice = bubbleNode("system");
-      var systemImage = safeUrl(content.system.imageUrl);
-      if (systemImage) {
-        var sysImg = el("img", "card-image");
-        sysImg.src = systemImage;
-        sysImg.alt = "";
-        notice.appendChild(sysImg);
-      }
+      appendPicture(notice, content.system.imageUrl, "card-image");
       if (content.system.text) {
         notice.appendChild(el("div", "system-text", content.system.text));
       }
