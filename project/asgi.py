@@ -2,14 +2,11 @@
 
 import os
 
-import django
+from inbox.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-django.setup(set_prefix=False)  # what get_asgi_application() does before building its handler
-
-from project.asgi_handler import PooledThreadASGIHandler  # noqa: E402
-
-django_asgi_app = PooledThreadASGIHandler()
+# Django's handler, but each request borrows a pooled thread instead of starting one.
+django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -1,4 +1,4 @@
-"""project.asgi_handler.PooledThreadASGIHandler: Django's ASGI handler lending each request a
+"""inbox.asgi.PooledThreadASGIHandler: Django's ASGI handler lending each request a
 reusable thread instead of starting a new one."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from asgiref.testing import ApplicationCommunicator
 
-from project.asgi_handler import PooledThreadASGIHandler
+from inbox.asgi import PooledThreadASGIHandler
 
 
 def scope(path: str) -> dict[str, object]:

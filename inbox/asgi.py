@@ -1,5 +1,8 @@
 """Django's ASGI handler, with each request's sync thread taken from a pool of reusable threads.
 
+Optional for sites: ``from inbox.asgi import get_asgi_application`` in place of Django's (the
+README's real-time section). Nothing in the app depends on it.
+
 Django enters ``ThreadSensitiveContext()`` once per request, and asgiref then creates a new
 single-thread executor, so a new OS thread, for every request and shuts it down at the end:
 thread start, executor submit and shutdown were about a seventh of a worker's Python CPU on a
@@ -14,6 +17,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import django
 from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 
@@ -43,3 +47,9 @@ class PooledThreadASGIHandler(ASGIHandler):
                 self._idle.append(executor)
             else:
                 executor.shutdown(wait=False)
+
+
+def get_asgi_application() -> PooledThreadASGIHandler:
+    """Like ``django.core.asgi.get_asgi_application``, with the pooled-thread handler."""
+    django.setup(set_prefix=False)
+    return PooledThreadASGIHandler()
