@@ -246,6 +246,11 @@ def test_openapi_schema_is_valid_and_lists_every_endpoint(client, db):
                 path,
                 schema["paths"][prefix + path],
             )
+    # One id per operation and mount, without drf-spectacular's collision suffixes.
+    ids = [op["operationId"] for ops in schema["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)) and not [name for name in ids if "_" in name], ids
+    assert schema["paths"]["/inbox/v2/messages"]["post"]["operationId"] == "sendMessage"
+    assert schema["paths"]["/crm/inbox/v2/messages"]["post"]["operationId"] == "crmSendMessage"
     list_parameters = {
         parameter["name"]
         for parameter in schema["paths"]["/inbox/v2/messages"]["get"]["parameters"]

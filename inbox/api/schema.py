@@ -93,6 +93,12 @@ class InboxAutoSchema(AutoSchema):
 
     def get_operation(self, *args: Any, **kwargs: Any) -> Any:
         operation = super().get_operation(*args, **kwargs)
+        if operation and self.path.startswith("/crm/"):
+            # The API is mounted twice (``/inbox/`` and, for Wix's SDK, ``/crm/inbox/``): the
+            # second mount's operation ids get a ``crm`` prefix instead of drf-spectacular's
+            # numeral suffix and its collision warning.
+            name = operation["operationId"]
+            operation["operationId"] = "crm" + name[:1].upper() + name[1:]
         for parameter in (operation or {}).get("parameters", []):
             # Path ids are GUIDs (``lookup_value_regex`` accepts anything so that a malformed
             # id gets a 400 in the envelope rather than Django's 404 page).
