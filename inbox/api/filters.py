@@ -55,6 +55,8 @@ def filter_conversations(
     """Apply ``ConversationFilter`` to ``params`` (a parsed query); returns the narrowed queryset
     and the cleaned filter values (which a page cursor is bound to). Bad values: one 400."""
     data = {name: params[name] for name in ConversationFilter.base_filters if name in params}
+    if not data:
+        return queryset, {}  # the usual first page: no form to build (a tenth of its CPU)
     violations = [
         Violation(name, "must be a single value", RULE_FORMAT)
         for name, value in data.items()
