@@ -27,6 +27,16 @@ DEFAULTS: dict[str, Any] = {
     # request). Deactivating or deleting an app takes effect at once in the process that did it
     # and within this many seconds in the others.
     "API_KEY_CACHE_SECONDS": 5,
+    # WebSocket limits. A client frame longer than this many characters closes the socket with
+    # 1009 (the largest legitimate frame is a business resume naming its conversations).
+    "SOCKET_MAX_FRAME_CHARS": 64 * 1024,
+    # More than SOCKET_MAX_FRAMES client frames (pings included) within
+    # SOCKET_FRAMES_WINDOW_SECONDS close the socket with 4429.
+    "SOCKET_MAX_FRAMES": 30,
+    "SOCKET_FRAMES_WINDOW_SECONDS": 10.0,
+    # A business resume may name at most this many conversations (more: INVALID_RESUME), and is
+    # replayed at most this many conversations it does not name (more: ``reset``).
+    "SOCKET_MAX_RESUME_CONVERSATIONS": 500,
     # Prefix of every channel-layer group name.
     "GROUP_PREFIX": "inbox",
     # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the

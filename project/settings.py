@@ -120,9 +120,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # The pub/sub layer delivers a burst in full (no per-channel capacity queue to
-            # overflow) and survives a Redis restart; see docs/architecture.md.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels_redis's pub/sub layer (delivers a burst in full: no per-channel capacity
+            # queue to overflow), with a subscriber that reconnects within 0.2 s of Redis coming
+            # back and tells the sockets to resynchronise (docs/reliability.md).
+            "BACKEND": "inbox.realtime.layers.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "inbox"),

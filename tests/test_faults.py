@@ -272,13 +272,52 @@ async def test_redis_stopped_for_a_second_at_100_messages_per_second() -> None:
             )
     summary = history.summary()
     during = [op for op in history.operations if stopped <= op.invoked <= back and op.outcome == OK]
+    # Where the catch-up time goes: the server answering the sends (the last acknowledgement
+    # bounds completion from below) and the push after the acknowledgement (per message, until
+    # the last client that may see it has it).
+    acknowledged = history.acknowledged()
+    last_arrival: dict[str, float] = {}
+    for client in clients:
+        for message in client.first.values():
+            message_id = message["id"]
+            last_arrival[message_id] = max(last_arrival.get(message_id, 0.0), message["arrivedAt"])
+    push_lags = sorted(
+        last_arrival[message_id] - (operation.completed or operation.invoked)
+        for message_id, operation in acknowledged.items()
+        if message_id in last_arrival and operation.invoked > back
+    )
+    phases: dict[str, list[float]] = {"before": [], "during": [], "after": []}
+    for operation in history.operations:
+        phase = (
+            "before"
+            if operation.invoked < stopped
+            else "during"
+            if operation.invoked <= back
+            else "after"
+        )
+        phases[phase].append((operation.completed or operation.invoked) - operation.invoked)
+    send_seconds = [
+        [round(sorted(lags)[len(lags) // 2], 2), round(max(lags), 2)] if lags else None
+        for lags in phases.values()
+    ]
     report(
         "redis_outage",
         {
             **summary,
+            "send_s_p50_max_before_during_after": send_seconds,
             "sends_during_outage_ok": len(during),
             "outage_s": round(back - stopped, 2),
             "complete_after_redis_back_s": round(complete - back, 2) if complete else None,
+            "last_ack_after_redis_back_s": round(
+                max(op.completed or 0.0 for op in acknowledged.values()) - back, 2
+            ),
+            "slowest_send_s": round(
+                max((op.completed or op.invoked) - op.invoked for op in history.operations), 2
+            ),
+            "push_after_ack_s_p50_max_for_sends_after_return": [
+                round(push_lags[len(push_lags) // 2], 2) if push_lags else None,
+                round(push_lags[-1], 2) if push_lags else None,
+            ],
             "clients": len(clients),
             "duplicates_dropped": sum(client.duplicates for client in clients),
             "resets_refetched": sum(client.resets for client in clients),
@@ -299,17 +338,16 @@ async def test_redis_stopped_for_a_second_at_100_messages_per_second() -> None:
     # Strict: nothing lost from the database, nothing shown twice, out of order, or that the
     # client may not see.
     assert check(history, clients, committed, visible, with_missing=False) == []
+    # Every acknowledged message on every client that may see it within 5 s of Redis returning.
+    # (The subscriber reconnects within 0.2 s and every socket resynchronises as soon as its
+    # subscription is proven back: docs/reliability.md.)
     missing = missing_acknowledged(history, clients, committed, visible)
-    if missing or complete is None or complete - back > 5.0:
-        # Known gap, reported to the live-push work (docs/reliability.md): a process whose
-        # publish failed while Redis was down does not publish again, and the sockets of the
-        # *other* process saw no heartbeat gap, so they lack those messages until they resume;
-        # the layer's subscriber connection can also take ~20 s to come back after a restart.
-        pytest.xfail(
-            f"{len(missing)} acknowledged messages missing on clients ({missing[:6]}); clients "
-            f"complete {'never' if complete is None else f'{complete - back:.1f} s'} after "
-            "Redis returned (bound: 5 s)"
-        )
+    assert not missing, f"{len(missing)} acknowledged messages missing on clients: {missing[:6]}"
+    assert complete is not None and complete - back <= 5.0, (
+        f"clients complete {'never' if complete is None else f'{complete - back:.1f} s'} after "
+        f"Redis returned (bound: 5 s); seconds to answer a send (p50, max) before, during and "
+        f"after the outage: {send_seconds}"
+    )
 
 
 # SIGKILL of one of two server processes -----------------------------------------------------

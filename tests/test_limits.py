@@ -23,11 +23,12 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from inbox import conf
 from inbox.identity import visitor_token_issue
 from inbox.models import Message
 from inbox.realtime import consumers
 from project.asgi import application
-from tests.conftest import API, assert_app_error, text_message
+from tests.conftest import API, assert_app_error, participant_says, text_message
 from tests.servers import ServerCluster, asgi_servers
 
 TIMEOUT = 5
@@ -248,7 +249,7 @@ async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
     communicator = ws("/ws/inbox/participant/", visitor_token_issue(uuid.uuid4()))
     assert (await communicator.connect(timeout=TIMEOUT))[0]
     frame = {"type": "ping", "pad": ""}
-    frame["pad"] = "x" * (consumers.MAX_CLIENT_FRAME_CHARS - len(json.dumps(frame)))
+    frame["pad"] = "x" * (conf.inbox_settings.SOCKET_MAX_FRAME_CHARS - len(json.dumps(frame)))
     await communicator.send_to(text_data=json.dumps(frame))
     assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
     await communicator.disconnect()
@@ -258,7 +259,8 @@ async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
 async def test_a_business_resume_naming_too_many_conversations_is_refused(app_key: str) -> None:
     communicator = ws("/ws/inbox/business/", app_key)
     assert (await communicator.connect(timeout=TIMEOUT))[0]
-    named = {str(uuid.uuid4()): "1" for _ in range(consumers.MAX_RESUME_CONVERSATIONS + 1)}
+    limit = conf.inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
+    named = {str(uuid.uuid4()): "1" for _ in range(limit + 1)}
     await communicator.send_json_to({"type": "resume", "conversations": named})
     frame = await communicator.receive_json_from(timeout=TIMEOUT)
     assert frame["type"] == "error" and frame["code"] == "INVALID_RESUME", frame
@@ -269,6 +271,44 @@ async def test_a_business_resume_naming_too_many_conversations_is_refused(app_ke
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_socket_limits_are_settings(app_key: str) -> None:
+    """Lowered in INBOX, each socket limit is enforced at its new value: a frame of exactly
+    SOCKET_MAX_FRAME_CHARS is answered and one more character closes with 1009; a resume naming
+    SOCKET_MAX_RESUME_CONVERSATIONS + 1 conversations is refused; frame
+    SOCKET_MAX_FRAMES + 1 within the window closes with 4429."""
+    limits = {
+        "SOCKET_MAX_FRAME_CHARS": 300,
+        "SOCKET_MAX_RESUME_CONVERSATIONS": 2,
+        "SOCKET_MAX_FRAMES": 4,
+        "SOCKET_FRAMES_WINDOW_SECONDS": 60,
+    }
+    with override_settings(INBOX=inbox_settings(**limits)):
+        exact = {"type": "ping", "pad": ""}
+        exact["pad"] = "x" * (300 - len(json.dumps(exact)))
+        communicator = ws("/ws/inbox/business/", app_key)
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await communicator.send_to(text_data=json.dumps(exact))  # frame 1
+        assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
+        named = {str(uuid.uuid4()): "1" for _ in range(3)}
+        await communicator.send_json_to({"type": "resume", "conversations": named})  # frame 2
+        frame = await communicator.receive_json_from(timeout=TIMEOUT)
+        assert frame["type"] == "error" and frame["code"] == "INVALID_RESUME", frame
+        assert "at most 2 conversations" in frame["message"]
+        for _ in range(2):  # frames 3 and 4
+            await communicator.send_json_to({"type": "ping"})
+            assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
+        await communicator.send_json_to({"type": "ping"})  # frame 5
+        assert await closed_with(communicator) == 4429
+        await communicator.disconnect()
+
+        communicator = ws("/ws/inbox/business/", app_key)
+        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await communicator.send_to(text_data=json.dumps({**exact, "pad": exact["pad"] + "x"}))
+        assert await closed_with(communicator) == 1009
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("missed, expect_reset", [(5, False), (6, True)])
 async def test_resume_replays_at_most_replay_limit_messages(
     missed: int, expect_reset: bool, make_visitor: Callable[..., Any]
@@ -276,18 +316,9 @@ async def test_resume_replays_at_most_replay_limit_messages(
     visitor_id, client = await sync_to_async(make_visitor)()
     token = visitor_token_issue(visitor_id)
 
-    def send(text: str) -> dict[str, Any]:
-        response = client.post(
-            f"{API}/messages",
-            {"message": text_message(text, direction="PARTICIPANT_TO_BUSINESS")},
-            format="json",
-        )
-        assert response.status_code == 200, response.content
-        return response.json()["message"]
-
-    first = await sync_to_async(send)("seen")
+    first = await sync_to_async(participant_says)(client, "seen")
     for index in range(missed):
-        await sync_to_async(send)(f"missed {index}")
+        await sync_to_async(participant_says)(client, f"missed {index}")
     with override_settings(INBOX=inbox_settings(REPLAY_LIMIT=5, RESUME_WINDOW_SECONDS=0)):
         communicator = ws("/ws/inbox/participant/", token)
         assert (await communicator.connect(timeout=TIMEOUT))[0]

@@ -11,12 +11,14 @@ dispatches a consumer's messages one at a time, so nothing is relayed while a re
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import time
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Collection
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,7 +31,7 @@ from inbox.conf import inbox_settings
 from inbox.identity import Caller
 from inbox.models import Conversation, Message, conversation_id_for
 from inbox.realtime import events, health
-from inbox.realtime.groups import business_group, participant_group
+from inbox.realtime.groups import business_group, participant_group, probe_group
 from inbox.realtime.layers import bounded
 from inbox.realtime.middleware import SCOPE_CALLER, SCOPE_CREDENTIAL_REFUSED
 from inbox.selectors import follow_merges, is_own_conversation, visible_messages
@@ -42,14 +44,8 @@ CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TOO_BIG = 1009
 CLOSE_TOO_MANY_FRAMES = 4429
 
-# Client frames are small (the largest is a business resume naming its conversations).
-MAX_CLIENT_FRAME_CHARS = 64 * 1024
-# At most this many client frames per window (pings included); more closes with 4429.
-MAX_CLIENT_FRAMES = 30
-CLIENT_FRAMES_WINDOW_SECONDS = 10.0
-# A business resume names at most this many conversations, and replays at most this many
-# conversations it does not name; past that the client is told to refetch over REST.
-MAX_RESUME_CONVERSATIONS = 500
+# The limits on what a client may send (frame size, frame rate, conversations named in a resume)
+# and on what a resume replays are INBOX settings (inbox/conf.py: SOCKET_*, REPLAY_LIMIT).
 # Live events held while waiting for the client's resume frame; past it the socket goes live
 # at once and tells the client to refetch (``reset``).
 MAX_BUFFERED_EVENTS = 10_000
@@ -89,35 +85,49 @@ def _parse_sequence(value: Any) -> int | None:
 
 
 def replay_messages(
-    *, visibility: str, named: dict[uuid.UUID, int], since: int | None, others: bool
+    *,
+    visibility: str,
+    named: dict[uuid.UUID, int],
+    since: int | None,
+    others: bool,
+    known: Collection[str] = (),
 ) -> list[Message]:
     """What a resuming socket missed, ordered by sequence: per named conversation the messages
     after its sequence, and (``others``) in the other conversations the messages after
     ``since``, each position moved back by the safety window. Visibility comes from
-    ``selectors.visible_messages``. Raises ``ReplayTooLarge`` past ``REPLAY_LIMIT``."""
+    ``selectors.visible_messages``. Messages whose event id is in ``known`` (already sent on
+    this socket) are left out, and only the others are loaded: a resynchronisation under load
+    reads the window's keys, not its rows. Raises ``ReplayTooLarge`` when more than
+    ``REPLAY_LIMIT`` messages of one conversation are to be replayed."""
     window = int(inbox_settings.RESUME_WINDOW_SECONDS * 1_000_000)
     limit = inbox_settings.REPLAY_LIMIT
+    max_conversations = inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
     positions = dict(named)
     if others and since is not None:
         floor = max(since - window, 0)
         active = list(
             Conversation.objects.filter(last_sequence__gt=floor)
             .exclude(pk__in=list(named))
-            .values_list("pk", flat=True)[: MAX_RESUME_CONVERSATIONS + 1]
+            .values_list("pk", flat=True)[: max_conversations + 1]
         )
-        if len(active) > MAX_RESUME_CONVERSATIONS:
+        if len(active) > max_conversations:
             raise ReplayTooLarge()
         positions.update(dict.fromkeys(active, since))
     found: list[Message] = []
     for conversation_id, after in positions.items():
-        rows = list(
-            visible_messages(conversation_id=conversation_id, visibility=visibility)
-            .filter(sequence__gt=max(after - window, 0))
-            .order_by("sequence")[: limit + 1]
-        )
-        if len(rows) > limit:
+        messages = visible_messages(conversation_id=conversation_id, visibility=visibility)
+        keys = messages.filter(sequence__gt=max(after - window, 0)).order_by("sequence")
+        # Past this many keys, more than ``limit`` of them are unknown whatever ``known`` holds.
+        cap = limit + 1 + len(known)
+        missed = [
+            pk
+            for pk in keys.values_list("pk", flat=True)[:cap]
+            if events.message_event_id(pk) not in known
+        ]
+        if len(missed) > limit:
             raise ReplayTooLarge()
-        found.extend(rows)
+        if missed:
+            found.extend(messages.filter(pk__in=missed))
     found.sort(key=lambda message: (message.sequence, message.pk))
     return found
 
@@ -148,8 +158,14 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             await self._refuse_raw(receive, CLOSE_TRY_AGAIN_LATER)
             return
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        # Messages from this process to this socket (resynchronisation requests): dispatched in
+        # turn with the client's frames and the layer's events, without a trip through Redis.
+        self.local_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.resync_queued = False
         try:
-            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
+            await await_many_dispatch(
+                [receive, self.channel_receive, self.local_messages.get], self.dispatch
+            )
         except StopConsumer:
             pass
 
@@ -185,6 +201,11 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             for group in groups:
                 await bounded(self.channel_layer.group_add(group, self.channel_name))
                 self.joined.append(group)
+            # Joining a group this process already listens to, or subscribing over a
+            # connection whose loss the subscriber has not read yet, needs no answer from
+            # Redis; one publish does, so a handshake in an outage gets 1013, not a socket
+            # that hears nothing until the layer is back.
+            await bounded(self.channel_layer.group_send(probe_group(), {"type": "inbox.probe"}))
         except Exception as error:
             logger.warning(
                 "inbox: socket refused with 1013, channel layer unavailable (%s)",
@@ -222,7 +243,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_FRAMES)
             return
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw) > MAX_CLIENT_FRAME_CHARS:
+        if len(raw) > inbox_settings.SOCKET_MAX_FRAME_CHARS:
             await self.close(code=CLOSE_TOO_BIG)
             return
         try:
@@ -242,10 +263,11 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     def _frame_allowed(self) -> bool:
         now = time.monotonic()
-        while self.frame_times and now - self.frame_times[0] > CLIENT_FRAMES_WINDOW_SECONDS:
+        window = inbox_settings.SOCKET_FRAMES_WINDOW_SECONDS
+        while self.frame_times and now - self.frame_times[0] > window:
             self.frame_times.popleft()
         self.frame_times.append(now)
-        return len(self.frame_times) <= MAX_CLIENT_FRAMES
+        return len(self.frame_times) <= inbox_settings.SOCKET_MAX_FRAMES
 
     async def _client_resume(self, frame: dict[str, Any]) -> None:
         try:
@@ -271,8 +293,14 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         baseline = now_sequence()
         try:
             if named or since is not None:
+                # ``sent_ids`` changes only in this consumer's own handlers, and none runs while
+                # this one waits for the replay.
                 messages = await database_sync_to_async(replay_messages)(
-                    visibility=self.visibility, named=named, since=since, others=others
+                    visibility=self.visibility,
+                    named=named,
+                    since=since,
+                    others=others,
+                    known=self.sent_ids,
                 )
             else:
                 messages = []
@@ -327,16 +355,16 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
     def may_receive(self, event: dict[str, Any]) -> bool:
         return True
 
-    async def request_resync(self) -> None:
-        """Called by the layer watchdog (any task): queue a resynchronisation on this socket's
-        own channel, so it runs in turn with everything else the socket does."""
-        try:
-            await bounded(self.channel_layer.send(self.channel_name, {"type": "inbox.resync"}))
-        except Exception:
-            logger.warning("inbox: could not queue a resynchronisation; closing with 1013")
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+    def request_resync(self) -> None:
+        """Called by the layer watchdog (same event loop): queue a resynchronisation, so it
+        runs in turn with everything else the socket does. Requests that arrive while one is
+        still queued are the same request; one that arrives while it runs queues the next."""
+        if not self.resync_queued:
+            self.resync_queued = True
+            self.local_messages.put_nowait({"type": "inbox.resync"})
 
     async def inbox_resync(self, message: dict[str, Any]) -> None:
+        self.resync_queued = False
         if not self.resumed:
             # The client's own resume is still to come and will read the database.
             return
@@ -394,9 +422,10 @@ class BusinessStreamConsumer(InboxStreamConsumer):
             conversations = {}
         if not isinstance(conversations, dict):
             raise ValueError('"conversations" must map conversation ids to sequences')
-        if len(conversations) > MAX_RESUME_CONVERSATIONS:
+        max_conversations = inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
+        if len(conversations) > max_conversations:
             raise ValueError(
-                f'"conversations" may name at most {MAX_RESUME_CONVERSATIONS} conversations; '
+                f'"conversations" may name at most {max_conversations} conversations; '
                 "refetch the others over REST"
             )
         named: dict[uuid.UUID, int] = {}

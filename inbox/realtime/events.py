@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,11 @@ def event_envelope(
     }
 
 
+def message_event_id(pk: Any) -> str:
+    """The event id of the message with primary key ``pk``."""
+    return str(uuid.uuid5(INBOX_NAMESPACE, f"event:message:{pk}"))
+
+
 def message_event(message: Message) -> dict[str, Any]:
     """The event of one sent message. Its id is derived from the message, so a replay from the
     database and the live event carry the same id and clients can drop the duplicate."""
@@ -67,7 +73,7 @@ def message_event(message: Message) -> dict[str, Any]:
         else SLUG_SENT_TO_PARTICIPANT
     )
     return event_envelope(
-        event_id=uuid.uuid5(INBOX_NAMESPACE, f"event:message:{message.pk}"),
+        event_id=uuid.UUID(message_event_id(message.pk)),
         fqdn=MESSAGE_FQDN,
         slug=slug,
         entity_id=str(message.pk),
@@ -186,16 +192,23 @@ class _Republisher:
     Sockets of *other* processes may have seen no gap in their own heartbeats (their publishes
     went through once Redis was back), so nothing would tell them to resynchronise: the
     publisher itself must try again. One daemon thread owns one event loop (so one set of layer
-    connections); each failed publish is retried every ``RETRY_SECONDS`` until it goes through or
-    ``GIVE_UP_SECONDS`` have passed. A repeat is harmless: clients drop event ids they hold.
+    connections) and one queue: every ``RETRY_SECONDS`` it publishes the queued events in the
+    order they failed, and after one fails again (the layer is still down) keeps that layer's
+    later events for the next round, so an outage costs one attempt per interval, not one per
+    failed event. An event still failing
+    after ``GIVE_UP_SECONDS`` is dropped with a warning. A repeat is harmless: clients drop
+    event ids they hold.
     """
 
-    RETRY_SECONDS = 0.5
+    RETRY_SECONDS = 0.2
     GIVE_UP_SECONDS = 60.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # (layer, groups still to publish to, payload, give up at); touched in the loop only.
+        self._queue: deque[tuple[Any, list[str], dict[str, Any], float]] = deque()
+        self._worker: asyncio.Task[None] | None = None
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -208,31 +221,52 @@ class _Republisher:
             return self._loop
 
     def submit(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        asyncio.run_coroutine_threadsafe(self._retry(layer, groups, payload), self._event_loop())
-
-    async def _retry(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
         deadline = time.monotonic() + self.GIVE_UP_SECONDS
-        pending = list(groups)
-        while pending and time.monotonic() < deadline:
+        self._event_loop().call_soon_threadsafe(self._enqueue, layer, groups, payload, deadline)
+
+    def _enqueue(
+        self, layer: Any, groups: list[str], payload: dict[str, Any], deadline: float
+    ) -> None:
+        self._queue.append((layer, groups, payload, deadline))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        published = 0
+        while self._queue:
             await asyncio.sleep(self.RETRY_SECONDS)
-            outcomes = await _group_send_all(layer, pending, payload)
-            pending = [
-                group
-                for group, outcome in zip(pending, outcomes, strict=True)
-                if isinstance(outcome, BaseException)
-            ]
-        event = payload["event"]
-        if pending:
-            logger.warning(
-                "inbox: gave up publishing %s %s to %s; clients will catch up on resume",
-                event.get("slug"),
-                event.get("entityId"),
-                ", ".join(pending),
-            )
-        else:
-            logger.info(
-                "inbox: published %s %s after a retry", event.get("slug"), event.get("entityId")
-            )
+            # One round: the queue in order; after a layer fails once, its later events wait
+            # for the next round (other layers' events are still tried).
+            down: set[int] = set()
+            kept: deque[tuple[Any, list[str], dict[str, Any], float]] = deque()
+            while self._queue:
+                layer, groups, payload, deadline = self._queue.popleft()
+                if time.monotonic() > deadline:
+                    event = payload["event"]
+                    logger.warning(
+                        "inbox: gave up publishing %s %s to %s; clients will catch up on resume",
+                        event.get("slug"),
+                        event.get("entityId"),
+                        ", ".join(groups),
+                    )
+                    continue
+                if id(layer) in down:
+                    kept.append((layer, groups, payload, deadline))
+                    continue
+                outcomes = await _group_send_all(layer, groups, payload)
+                failed = [
+                    group
+                    for group, outcome in zip(groups, outcomes, strict=True)
+                    if isinstance(outcome, BaseException)
+                ]
+                if failed:
+                    down.add(id(layer))
+                    kept.append((layer, failed, payload, deadline))
+                else:
+                    published += 1
+            self._queue.extend(kept)
+        if published:
+            logger.info("inbox: published %d events after a retry", published)
 
 
 _republisher = _Republisher()

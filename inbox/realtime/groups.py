@@ -13,3 +13,8 @@ def business_group() -> str:
 def participant_group(conversation_id: uuid.UUID) -> str:
     """What the participant of one conversation may see (never ``BUSINESS`` messages)."""
     return f"{inbox_settings.GROUP_PREFIX}.participant.{uuid.UUID(str(conversation_id)).hex}"
+
+
+def probe_group() -> str:
+    """Nobody joins it: a publish to it proves the layer reachable (socket handshakes)."""
+    return f"{inbox_settings.GROUP_PREFIX}.probe"

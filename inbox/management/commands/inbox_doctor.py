@@ -738,7 +738,11 @@ def check_channel_layer() -> Result:
 
 def _redis_hosts() -> list[dict[str, Any]]:
     config = _layer_config()
-    if "channels_redis" not in str(config.get("BACKEND", "")):
+    backend = str(config.get("BACKEND", ""))
+    if (
+        "channels_redis" not in backend
+        and backend != "inbox.realtime.layers.RedisPubSubChannelLayer"
+    ):
         return []
     from channels_redis.utils import decode_hosts
 
