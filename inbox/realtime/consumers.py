@@ -132,6 +132,26 @@ def replay_messages(
     return found
 
 
+_frames: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+_FRAMES_KEPT = 64
+
+
+def event_frame(event: dict[str, Any]) -> str:
+    """The text frame carrying ``event``, encoded once per event object and process: a fan-out
+    hands the same (read-only) event dict to every socket of the worker (the layer decodes each
+    payload once), and encoding it per socket was a visible share of a fan-out's CPU. Keyed by
+    object identity, holding the object so its id cannot be reused while cached."""
+    key = id(event)
+    hit = _frames.get(key)
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    text = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+    _frames[key] = (event, text)
+    if len(_frames) > _FRAMES_KEPT:
+        _frames.popitem(last=False)
+    return text
+
+
 class InboxStreamConsumer(AsyncWebsocketConsumer):
     """What both streams share: handshake, frame handling, buffer, replay, relay."""
 
@@ -379,7 +399,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         event_id = event.get("id")
         if event_id in self.sent_ids:
             return 0
-        await self._send_frame({"type": "event", "event": event})
+        await self.send(text_data=event_frame(event))
         if event_id is not None:
             self.sent_ids[event_id] = None
             if len(self.sent_ids) > MAX_REMEMBERED_IDS:

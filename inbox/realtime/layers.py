@@ -174,6 +174,20 @@ class RedisPubSubChannelLayer(channels_pubsub.RedisPubSubChannelLayer):
         super().__init__(*args, hosts=decoded, **kwargs)
         self.reconnect_min = reconnect_min_seconds
         self.reconnect_max = reconnect_max_seconds
+        self._last_payload: bytes | None = None
+        self._last_message: Any = None
+
+    def deserialize(self, message: bytes) -> Any:
+        """One group message reaches every local member of the group as the *same* bytes
+        object (channels_redis queues it once per channel), and each consumer's ``receive``
+        deserialized it again: with 500 sockets on a worker that was 500 msgpack decodes per
+        event (docs/benchmarks.md, #4). Consecutive receives of one payload now share one
+        decoded message, so consumers must treat received messages as read-only (ours do)."""
+        if message is self._last_payload:
+            return self._last_message
+        decoded = super().deserialize(message)
+        self._last_payload, self._last_message = message, decoded
+        return decoded
 
     def _get_layer(self) -> _LoopLayer:
         loop = asyncio.get_running_loop()
