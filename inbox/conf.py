@@ -37,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     # A business resume may name at most this many conversations (more: INVALID_RESUME), and is
     # replayed at most this many conversations it does not name (more: ``reset``).
     "SOCKET_MAX_RESUME_CONVERSATIONS": 500,
+    # An open socket re-validates its caller (session and user, or API key) at most this many
+    # seconds after the last check (each interval drawn from half to all of it, so sockets
+    # opened together do not query together), and before its first event past that deadline.
+    # A revoked caller's socket is closed with the handshake's code (4401 / 4403). Visitor
+    # sockets close when their token expires, whatever this says.
+    "SOCKET_RECHECK_SECONDS": 30.0,
     # Prefix of every channel-layer group name.
     "GROUP_PREFIX": "inbox",
     # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the

@@ -118,6 +118,22 @@ def visitor_token_read(token: str) -> uuid.UUID | None:
         return None
 
 
+def visitor_token_expires_at(token: str) -> float | None:
+    """When ``token`` stops being valid, as a Unix time (past if it has expired), under the
+    ``VISITOR_TOKEN_MAX_AGE`` in force now; None if it is forged or malformed. Open sockets use
+    it to close when their token expires."""
+    if not token.startswith(VISITOR_TOKEN_PREFIX):
+        return None
+    signed = token[len(VISITOR_TOKEN_PREFIX) :]
+    try:
+        # Verifies the signature (not the age); the timestamp it covers is then authentic.
+        signing.TimestampSigner(salt=VISITOR_TOKEN_SALT).unsign(signed)
+        issued = signing.b62_decode(signed.rsplit(":", 2)[1])
+    except (signing.BadSignature, IndexError, ValueError):
+        return None
+    return float(issued + inbox_settings.VISITOR_TOKEN_MAX_AGE)
+
+
 class _AppKeyCache:
     """Active apps by key hash, for ``INBOX["API_KEY_CACHE_SECONDS"]`` per process.
 

@@ -7,6 +7,14 @@ replay query therefore runs after the subscription exists: a message committed b
 the query's result, one committed after it arrives live (or both, with the same event id). The
 replay is sent first, then the buffer minus the ids already sent, then live events. Channels
 dispatches a consumer's messages one at a time, so nothing is relayed while a replay runs.
+
+Revocation (docs/events.md, "Close codes"): the caller is checked again while the socket is
+open. A timer queues a re-check every ``SOCKET_RECHECK_SECONDS`` (jittered) on ``local_messages``,
+and any message dispatched after that deadline (an event above all) waits for the re-check first,
+so no event leaves after the deadline on a credential nobody has checked since. A visitor
+socket's deadline is its token's expiry. A caller that is no longer valid is removed from its
+groups and the socket closed with the code its handshake would now get. Between deadlines an
+event costs one clock read, no query.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import functools
 import json
 import logging
+import random
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -28,12 +37,17 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
 from inbox.conf import inbox_settings
-from inbox.identity import Caller
+from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message, conversation_id_for
 from inbox.realtime import events, health
 from inbox.realtime.groups import business_group, participant_group, probe_group
 from inbox.realtime.layers import bounded
-from inbox.realtime.middleware import SCOPE_CALLER, SCOPE_CREDENTIAL_REFUSED
+from inbox.realtime.middleware import (
+    SCOPE_CALLER,
+    SCOPE_CREDENTIAL_EXPIRES,
+    SCOPE_CREDENTIAL_REFUSED,
+    current_caller,
+)
 from inbox.selectors import follow_merges, is_own_conversation, visible_messages
 
 logger = logging.getLogger("inbox")
@@ -58,6 +72,11 @@ ERROR_INVALID_RESUME = "INVALID_RESUME"
 
 RESET_TOO_MANY = "TOO_MANY_MISSED_MESSAGES"
 RESET_BUFFER_FULL = "BUFFER_FULL"
+
+RECHECK_TYPE = "inbox.recheck"
+# Messages dispatched without waiting for a due re-check: the handshake, the disconnect, and the
+# re-check's own timer message.
+_NOT_GATED = frozenset({"websocket.connect", "websocket.disconnect", RECHECK_TYPE})
 
 
 class ReplayTooLarge(Exception):
@@ -157,6 +176,9 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     # The visibility this stream's readers have (decides replay through the selector).
     visibility: str = Message.Visibility.BUSINESS
+    # When (event-loop time) the caller is next checked again; None until accepted and after
+    # the socket was closed for a revoked caller.
+    recheck_at: float | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' ``AsyncConsumer.__call__``, except that a channel layer that cannot create
@@ -208,6 +230,8 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         self.positions: dict[uuid.UUID, int] = {}
         self.highest: int | None = None
         self.frame_times: deque[float] = deque()
+        self.recheck_timer: asyncio.TimerHandle | None = None
+        self.recheck_round = 0
         caller: Caller | None = self.scope.get(SCOPE_CALLER)
         if caller is None or self.scope.get(SCOPE_CREDENTIAL_REFUSED):
             await self._refuse(CLOSE_UNAUTHENTICATED)
@@ -235,6 +259,10 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         health.watch(self.channel_layer, self)
+        self.credential_expires: float | None = self.scope.get(SCOPE_CREDENTIAL_EXPIRES)
+        session = self.scope.get("session")
+        self.session_key: str | None = getattr(session, "session_key", None)
+        self._schedule_recheck()
 
     async def _refuse(self, code: int) -> None:
         # Accept first: a close before accepting becomes an HTTP 403 and the code is lost.
@@ -245,19 +273,109 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         """The groups this caller's socket joins, or None if it may not open this stream."""
         raise NotImplementedError
 
+    def admits(self, caller: Caller) -> bool:
+        """May this caller open (and keep open) this stream? No database access beyond the
+        caller's own permission check."""
+        raise NotImplementedError
+
     async def disconnect(self, code: int) -> None:
+        self._cancel_recheck()
         health.unwatch(self)
-        for group in getattr(self, "joined", []):
+        await self._leave_groups()
+
+    async def _leave_groups(self) -> None:
+        joined, self.joined = getattr(self, "joined", []), []
+        for group in joined:
             try:
                 await bounded(self.channel_layer.group_discard(group, self.channel_name))
             except Exception:
                 logger.info("inbox: could not leave group %s on disconnect", group)
-        self.joined = []
+
+    # Re-checking the caller ------------------------------------------------------------------
+
+    def _schedule_recheck(self) -> None:
+        """Set the next deadline: a jittered interval for callers a server can revoke, the
+        token's expiry for visitors (whose tokens nothing else revokes)."""
+        loop = asyncio.get_running_loop()
+        delays = []
+        if self.caller.kind is not CallerKind.VISITOR:
+            interval = float(inbox_settings.SOCKET_RECHECK_SECONDS)
+            delays.append(interval * random.uniform(0.5, 1.0))
+        if self.credential_expires is not None:
+            delays.append(max(self.credential_expires - time.time(), 0.0))
+        if not delays:
+            self.recheck_at = None
+            return
+        delay = min(delays)
+        self.recheck_at = loop.time() + delay
+        self.recheck_round += 1
+        self.recheck_timer = loop.call_later(delay, self._recheck_due, self.recheck_round)
+
+    def _recheck_due(self, round_: int) -> None:
+        # Timer callback (same event loop): the re-check runs in turn with everything else.
+        self.local_messages.put_nowait({"type": RECHECK_TYPE, "round": round_})
+
+    def _cancel_recheck(self) -> None:
+        self.recheck_at = None
+        if self.recheck_timer is not None:
+            self.recheck_timer.cancel()
+            self.recheck_timer = None
+
+    async def inbox_recheck(self, message: dict[str, Any]) -> None:
+        # A deadline that an earlier message already met has been replaced by a later one.
+        if self.recheck_at is not None and message.get("round") == self.recheck_round:
+            await self._recheck()
+
+    async def _recheck(self) -> bool:
+        """Check the caller again; close the socket if it may no longer hold it. Returns
+        whether the socket stays open."""
+        self._cancel_recheck()
+        code = None
+        if self.credential_expires is not None and time.time() >= self.credential_expires:
+            code = CLOSE_UNAUTHENTICATED
+        elif self.caller.kind is not CallerKind.VISITOR:
+            try:
+                caller, code = await database_sync_to_async(self._check_caller)()
+            except Exception as error:
+                # Unable to tell: closed rather than kept open unchecked; the client retries.
+                logger.warning(
+                    "inbox: socket closed with 1013, could not check its caller again (%s)",
+                    type(error).__name__,
+                )
+                code = CLOSE_TRY_AGAIN_LATER
+            else:
+                if code is None and caller is not None:
+                    self.caller = caller
+        if code is None:
+            self._schedule_recheck()
+            return True
+        if code != CLOSE_TRY_AGAIN_LATER:
+            logger.info(
+                "inbox: %s socket closed with %d, its credential is no longer valid",
+                self.caller.kind.value,
+                code,
+            )
+        health.unwatch(self)
+        await self._leave_groups()
+        self.buffer = []
+        await self.close(code=code)
+        return False
+
+    def _check_caller(self) -> tuple[Caller | None, int | None]:
+        """(the caller now, or None; the close code its handshake would get now, or None).
+        Reads the database (session, user, permissions), so it runs in a worker thread."""
+        caller = current_caller(self.caller, self.session_key)
+        if caller is None:
+            return None, CLOSE_UNAUTHENTICATED
+        if not self.admits(caller):
+            return caller, CLOSE_FORBIDDEN
+        return caller, None
 
     # Client frames ---------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not getattr(self, "joined", None):
+            # Refused, revoked or disconnecting: nothing more is served.
             return
         if not self._frame_allowed():
             await self.close(code=CLOSE_TOO_MANY_FRAMES)
@@ -346,12 +464,23 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         # live event never touches the database (replays and handshakes go through
         # ``database_sync_to_async``, which does it itself), and that one thread hop per socket
         # per event, serialised on one thread, dominated a fan-out (docs/benchmarks.md, #4).
+        # Past the re-check deadline, the caller is checked before anything is served.
+        if (
+            self.recheck_at is not None
+            and asyncio.get_running_loop().time() >= self.recheck_at
+            and message.get("type") not in _NOT_GATED
+            and not await self._recheck()
+        ):
+            return
         if message.get("type") == events.CONSUMER_HANDLER:
             await self.inbox_event(message)
             return
         await super().dispatch(message)
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
+        if not self.joined:
+            # Left its groups (revoked caller): events already queued are not relayed.
+            return
         event = message["event"]
         if not self.may_receive(event):
             logger.error(
@@ -385,7 +514,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     async def inbox_resync(self, message: dict[str, Any]) -> None:
         self.resync_queued = False
-        if not self.resumed:
+        if not self.resumed or not self.joined:
             # The client's own resume is still to come and will read the database.
             return
         named, since, others = self.resync_positions()
@@ -432,9 +561,12 @@ class BusinessStreamConsumer(InboxStreamConsumer):
     visibility = Message.Visibility.BUSINESS
 
     def groups_for(self, caller: Caller) -> list[str] | None:
-        if not caller.is_business or not caller.can_read_business():
+        if not self.admits(caller):
             return None
         return [business_group()]
+
+    def admits(self, caller: Caller) -> bool:
+        return caller.is_business and caller.can_read_business()
 
     def parse_resume(self, frame: dict[str, Any]) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         conversations = frame.get("conversations")
@@ -474,11 +606,12 @@ class ParticipantStreamConsumer(InboxStreamConsumer):
     visibility = Message.Visibility.BUSINESS_AND_PARTICIPANT
 
     def groups_for(self, caller: Caller) -> list[str] | None:
-        if not caller.is_participant or caller.participant_kind is None:
+        kind = caller.participant_kind
+        if not self.admits(caller) or kind is None:
             return None
         # The conversation id is derived from the participant, so a visitor who has not
         # written yet already knows (and listens on) the conversation its first message opens.
-        conversation_id = conversation_id_for(caller.participant_kind, caller.id)
+        conversation_id = conversation_id_for(kind, caller.id)
         existing = Conversation.objects.select_related("participant").filter(pk=conversation_id)
         resolved = follow_merges(existing[0]) if existing else None
         # A visitor whose conversation a member claimed keeps listening on its old id only
@@ -487,6 +620,9 @@ class ParticipantStreamConsumer(InboxStreamConsumer):
             conversation_id = resolved.pk
         self.conversation_id = conversation_id
         return [participant_group(conversation_id)]
+
+    def admits(self, caller: Caller) -> bool:
+        return caller.is_participant and caller.participant_kind is not None
 
     def parse_resume(self, frame: dict[str, Any]) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         try:
