@@ -156,13 +156,21 @@ class _AppKeyCache:
             hit = self._entries.get(key_hash)
             if hit is not None and hit[1] > self.clock():
                 return hit[0]
-        app = App.objects.filter(key_hash=key_hash, is_active=True).order_by().first()
+        # key_hash is unique: no ORDER BY (which .first() would add).
+        app = next(iter(App.objects.filter(key_hash=key_hash, is_active=True).order_by()), None)
         if app is not None and ttl:
             with self._lock:
                 if len(self._entries) >= self.MAX_ENTRIES:
                     self._entries.clear()
                 self._entries[key_hash] = (app, self.clock() + ttl)
         return app
+
+    def cached(self, key_hash: str) -> App | None:
+        """The app cached for ``key_hash`` while its entry is fresh, else None; no query."""
+        hit = self._entries.get(key_hash)
+        if hit is not None and hit[1] > self.clock() and inbox_settings.API_KEY_CACHE_SECONDS:
+            return hit[0]
+        return None
 
     def clear(self, **_: Any) -> None:
         with self._lock:

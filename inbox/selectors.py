@@ -106,7 +106,7 @@ def message_page(
     ``after``: the page continues past this sequence in ``order`` (a ``next`` cursor);
     ``before``: the page ends just before this sequence in ``order`` (a ``prev`` cursor).
     Boundaries are sequences, not offsets, so pages stay exact while messages are added.
-    Runs two queries whatever the page size.
+    Runs one query (two when a cursor's edge message is gone), whatever the page size.
     """
     base = visible_messages(conversation_id=conversation_id, visibility=visibility)
     ascending = order == ASC
@@ -114,11 +114,22 @@ def message_page(
     forward = before is None
     walk_ascending = ascending if forward else not ascending
     queryset = base
+    # A next cursor's position is the last message of the page before: read from it (one row
+    # more) and its presence answers "is there anything before this page", which otherwise
+    # takes a query of its own (still asked when that message is not there).
+    edge_included = False
     if after is not None:
-        queryset = queryset.filter(**{"sequence__gt" if ascending else "sequence__lt": after})
+        queryset = queryset.filter(**{"sequence__gte" if ascending else "sequence__lte": after})
     if before is not None:
         queryset = queryset.filter(**{"sequence__lt" if ascending else "sequence__gt": before})
-    rows = list(queryset.order_by("sequence" if walk_ascending else "-sequence")[: limit + 1])
+    extra = 2 if after is not None else 1
+    rows = list(queryset.order_by("sequence" if walk_ascending else "-sequence")[: limit + extra])
+    if after is not None:
+        if rows and rows[0].sequence == after:
+            edge_included = True
+            rows = rows[1:]
+        else:
+            rows = rows[: limit + 1]
     more_in_walk = len(rows) > limit
     rows = rows[:limit]
     if not forward:
@@ -126,8 +137,14 @@ def message_page(
     if forward:
         has_more_after = more_in_walk
         # Messages before the page exist only if we started from a cursor position.
-        has_more_before = after is not None and _exists_before(
-            base, ascending=ascending, edge=rows[0].sequence if rows else after, inclusive=not rows
+        has_more_before = after is not None and (
+            edge_included
+            or _exists_before(
+                base,
+                ascending=ascending,
+                edge=rows[0].sequence if rows else after,
+                inclusive=not rows,
+            )
         )
     else:
         has_more_before = more_in_walk

@@ -237,8 +237,9 @@ def message_send(
     ``conversation=None`` is for a participant sending into its own conversation, which this
     call creates on the first message. A business caller sending as itself may pass just the
     conversation's id: the sequence allocation is then also the lookup (one statement less on
-    the hottest path), and only an id that is unknown or merged away is looked up properly. A retry with the same ``idempotency_key`` returns the
-    original message; the same key with a different request raises ``IdempotencyConflict``.
+    the hottest path), and only an id that is unknown or merged away is looked up properly.
+    A retry with the same ``idempotency_key`` returns the original message; the same key with a
+    different request raises ``IdempotencyConflict``.
     """
     if idempotency_key:
         replay = _idempotent_replay(caller=caller, key=idempotency_key, fingerprint=fingerprint)

@@ -344,6 +344,8 @@ def test_list_runs_the_same_queries_whatever_the_page_size(
     assert small == large
     cursor = fetch(1).json()["pagingMetadata"]["cursors"]["next"]
     assert count_queries(lambda: fetch(1, cursor)) == count_queries(lambda: fetch(100, cursor))
+    # A cursor page reads its edge message with the page instead of asking "anything before?".
+    assert count_queries(lambda: fetch(100, cursor)) == large
     # Pinned: credentials (none for a key the process has cached; session, user and two
     # permission queries for staff), conversation, page.
     assert large == {"app": 2, "staff": 6, "visitor": 2}[who]
