@@ -217,6 +217,31 @@ async def test_a_staff_socket_whose_permission_stays_keeps_receiving_across_rech
     await staff.disconnect()
 
 
+async def test_a_rotated_secret_key_with_the_old_one_as_fallback_keeps_staff_sockets_open(
+    settings, staff_user, make_conversation, rest_send
+):
+    # As Django's own session check: a session hashed with a key now in SECRET_KEY_FALLBACKS
+    # is still valid, so rotating the key does not close every browser's socket.
+    conversation = await sync_to_async(make_conversation)()
+    _, cookie = await sync_to_async(login)(staff_user)
+    staff = socket(BUSINESS, headers=[cookie])
+    await open_and_resume(staff)
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "rotated-" + old, [old]
+    for text in ("one", "two"):
+        await asyncio.sleep(RECHECK)
+        sent = await rest_send(conversation.pk, text, visibility="BUSINESS")
+        assert (await next_event(staff))["entityId"] == sent["id"]
+    # Without the fallback the same session no longer names the user: closed with 4401.
+    settings.SECRET_KEY_FALLBACKS = []
+    await asyncio.sleep(RECHECK)
+    await rest_send(conversation.pk, "after the fallback is dropped", visibility="BUSINESS")
+    code, frames = await closed_with(staff)
+    assert code == 4401
+    assert all("after the fallback" not in str(frame) for frame in frames)
+    await staff.disconnect()
+
+
 # Participant stream: members and visitors ------------------------------------------------------
 
 

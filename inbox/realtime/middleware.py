@@ -105,8 +105,13 @@ def session_user(session_key: str | None) -> Any:
         return None
     if hasattr(user, "get_session_auth_hash"):
         session_hash = session.get(HASH_SESSION_KEY)
-        if not session_hash or not constant_time_compare(
-            session_hash, user.get_session_auth_hash()
+        if not session_hash:
+            return None
+        # As Django's get_user: the current secret, else one of SECRET_KEY_FALLBACKS (a rotated
+        # key); the browser's next request re-hashes the session, this check only reads it.
+        if not constant_time_compare(session_hash, user.get_session_auth_hash()) and not any(
+            constant_time_compare(session_hash, fallback)
+            for fallback in user.get_session_auth_fallback_hash()
         ):
             return None
     return user
