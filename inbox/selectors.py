@@ -78,6 +78,22 @@ def conversation_for_caller(*, caller: Caller, conversation_id: uuid.UUID) -> Co
     return conversation
 
 
+def conversation_id_for_caller(*, caller: Caller, conversation_id: uuid.UUID) -> uuid.UUID:
+    """The id of the conversation ``conversation_for_caller`` would return, with the same
+    errors. A business caller needs no participant row to read a thread, so it gets a
+    one-column lookup (half the message list's lookup cost, docs/benchmarks.md)."""
+    if not caller.is_business:
+        return conversation_for_caller(caller=caller, conversation_id=conversation_id).pk
+    row = one_or_none(
+        Conversation.objects.filter(pk=conversation_id).values_list("pk", "merged_into_id")
+    )
+    if row is None:
+        raise ConversationNotFound()
+    if row[1] is None:
+        return row[0]
+    return conversation_for_caller(caller=caller, conversation_id=conversation_id).pk
+
+
 def is_own_conversation(*, caller: Caller, conversation: Conversation) -> bool:
     participant = conversation.participant
     return participant.wire_key == caller.sender_kind and participant.external_id == caller.id

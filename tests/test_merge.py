@@ -3,6 +3,7 @@ Wix §8.3 / §8.7): one thread, in order, reachable through the old id, announce
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -273,6 +274,24 @@ def test_earlier_merges_into_the_source_follow_it(make_conversation, send):
     services.conversation_merge(source=second, target=third)
     assert Conversation.objects.get(pk=first.pk).merged_into_id == third.pk
     assert Message.objects.filter(conversation=third).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_business_lists_a_merged_away_thread_through_its_old_id(
+    make_conversation, send, app_client
+):
+    first, second, third = make_conversation(), make_conversation(), make_conversation()
+    sent = [send(first.pk, "a")["id"], send(third.pk, "c")["id"]]
+    services.conversation_merge(source=first, target=second)
+    services.conversation_merge(source=second, target=third)
+    for old_id in (first.pk, second.pk, third.pk):
+        listed = thread(app_client, str(old_id))
+        assert sorted(message["id"] for message in listed) == sorted(sent)
+    missing = app_client.get(
+        f"{API}/messages", {"conversationId": str(uuid.uuid4()), "visibility": "BUSINESS"}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["details"]["applicationError"]["code"] == "CONVERSATION_NOT_FOUND"
 
 
 # The event ---------------------------------------------------------------------------------

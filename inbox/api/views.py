@@ -261,13 +261,13 @@ class MessageViewSet(InboxViewSet):
             query_request(request.query_params), default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT
         )
         visibility = selectors.reader_visibility(caller=caller, requested=params.visibility)
-        conversation = selectors.conversation_for_caller(
+        conversation_id = selectors.conversation_id_for_caller(
             caller=caller, conversation_id=params.conversation_id
         )
         position = (
             cursor_load(
                 params.cursor,
-                conversation_id=conversation.pk,
+                conversation_id=conversation_id,
                 visibility=visibility,
                 order=params.order,
             )
@@ -275,7 +275,7 @@ class MessageViewSet(InboxViewSet):
             else CursorPosition()
         )
         page = selectors.message_page(
-            conversation_id=conversation.pk,
+            conversation_id=conversation_id,
             visibility=visibility,
             order=params.order,
             limit=params.limit,
@@ -287,7 +287,7 @@ class MessageViewSet(InboxViewSet):
                 "messages": [message_json(message) for message in page.messages],
                 "pagingMetadata": paging_metadata(
                     page,
-                    conversation_id=conversation.pk,
+                    conversation_id=conversation_id,
                     visibility=visibility,
                     order=params.order,
                     position=position,
