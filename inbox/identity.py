@@ -151,11 +151,10 @@ class _AppKeyCache:
         self.clock = time.monotonic
 
     def get(self, key_hash: str) -> App | None:
+        hit = self.cached(key_hash)
+        if hit is not None:
+            return hit
         ttl = inbox_settings.API_KEY_CACHE_SECONDS
-        if ttl:
-            hit = self._entries.get(key_hash)
-            if hit is not None and hit[1] > self.clock():
-                return hit[0]
         # key_hash is unique: no ORDER BY (which .first() would add).
         app = next(iter(App.objects.filter(key_hash=key_hash, is_active=True).order_by()), None)
         if app is not None and ttl:
@@ -188,11 +187,18 @@ def app_for_key(raw_key: str) -> App | None:
     return app_key_cache.get(App.hash_key(raw_key))
 
 
+def bare_credential(value: str) -> str:
+    """An ``Authorization`` value (raw key, ``Bearer <key>`` or ``Bearer <visitor token>``)
+    without the scheme and surrounding spaces."""
+    value = value.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value
+
+
 def caller_for_credential(credential: str) -> Caller | None:
     """An ``Authorization`` value (raw key, ``Bearer <key>`` or ``Bearer <visitor token>``)."""
-    credential = credential.strip()
-    if credential[:7].lower() == "bearer ":
-        credential = credential[7:].strip()
+    credential = bare_credential(credential)
     if credential.startswith(VISITOR_TOKEN_PREFIX):
         visitor_id = visitor_token_read(credential)
         return caller_for_visitor(visitor_id) if visitor_id else None

@@ -42,7 +42,7 @@ CONSUMER_HANDLER = "inbox.event"
 
 def event_envelope(
     *,
-    event_id: uuid.UUID,
+    event_id: uuid.UUID | str,
     fqdn: str,
     slug: str,
     entity_id: str,
@@ -73,7 +73,7 @@ def message_event(message: Message) -> dict[str, Any]:
         else SLUG_SENT_TO_PARTICIPANT
     )
     return event_envelope(
-        event_id=uuid.UUID(message_event_id(message.pk)),
+        event_id=message_event_id(message.pk),
         fqdn=MESSAGE_FQDN,
         slug=slug,
         entity_id=str(message.pk),
@@ -165,11 +165,7 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
         outcomes = async_to_sync(_group_send_all)(layer, groups, payload)
     except Exception as error:
         outcomes = [error] * len(groups)
-    failed = [
-        group
-        for group, outcome in zip(groups, outcomes, strict=True)
-        if isinstance(outcome, BaseException)
-    ]
+    failed = _failed_groups(groups, outcomes)
     for group, outcome in zip(groups, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             # The write is committed; clients catch up from the database when they resume
@@ -195,8 +191,7 @@ class _Republisher:
     connections) and one queue: every ``RETRY_SECONDS`` it publishes the queued events in the
     order they failed, and after one fails again (the layer is still down) keeps that layer's
     later events for the next round, so an outage costs one attempt per interval, not one per
-    failed event. An event still failing
-    after ``GIVE_UP_SECONDS`` is dropped with a warning. A repeat is harmless: clients drop
+    failed event. An event still failing after ``GIVE_UP_SECONDS`` is dropped with a warning. A repeat is harmless: clients drop
     event ids they hold.
     """
 
@@ -254,11 +249,7 @@ class _Republisher:
                     kept.append((layer, groups, payload, deadline))
                     continue
                 outcomes = await _group_send_all(layer, groups, payload)
-                failed = [
-                    group
-                    for group, outcome in zip(groups, outcomes, strict=True)
-                    if isinstance(outcome, BaseException)
-                ]
+                failed = _failed_groups(groups, outcomes)
                 if failed:
                     down.add(id(layer))
                     kept.append((layer, failed, payload, deadline))
@@ -270,6 +261,14 @@ class _Republisher:
 
 
 _republisher = _Republisher()
+
+
+def _failed_groups(groups: list[str], outcomes: list[BaseException | None]) -> list[str]:
+    return [
+        group
+        for group, outcome in zip(groups, outcomes, strict=True)
+        if isinstance(outcome, BaseException)
+    ]
 
 
 async def _group_send_all(

@@ -34,6 +34,7 @@ from inbox.identity import (
     Caller,
     CallerKind,
     app_key_cache,
+    bare_credential,
     caller_for_app,
     caller_for_credential,
     caller_for_user,
@@ -77,10 +78,7 @@ def _resolve(credential: str | None, user: Any) -> tuple[Caller | None, bool, fl
         caller = caller_for_credential(credential)
         expires = None
         if caller is not None and caller.kind is CallerKind.VISITOR:
-            token = credential.strip()
-            if token[:7].lower() == "bearer ":
-                token = token[7:].strip()
-            expires = visitor_token_expires_at(token)
+            expires = visitor_token_expires_at(bare_credential(credential))
         return caller, caller is None, expires
     return caller_for_user(user), False, None
 
