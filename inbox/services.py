@@ -35,6 +35,7 @@ from inbox.models import (
 )
 from inbox.realtime import events
 from inbox.realtime.groups import business_group, participant_group
+from inbox.realtime.publish import publish_on_commit
 from inbox.selectors import (
     conversation_for_caller,
     follow_merges,
@@ -475,7 +476,7 @@ def _message_insert(
     groups = [business_group()]
     if message.visibility == Message.Visibility.BUSINESS_AND_PARTICIPANT:
         groups.append(participant_group(conversation_id))
-    events.publish_on_commit(groups=groups, event=events.message_event(message))
+    publish_on_commit(groups=groups, event=events.message_event(message))
     return message
 
 
@@ -514,7 +515,7 @@ def message_interact(*, caller: Caller, message: Message, interaction_id: str) -
         interaction_id=interaction_id,
         interacted_by=participant_json(conversation.participant),
     )
-    events.publish_on_commit(groups=[business_group()], event=event)
+    publish_on_commit(groups=[business_group()], event=event)
 
 
 def _free_sequences(taken: set[int], wanted: list[int]) -> dict[int, int]:
@@ -616,7 +617,7 @@ def conversation_merge(*, source: Conversation, target: Conversation) -> bool:
             last_message_preview="",
             last_activity_at=None,
         )
-        events.publish_on_commit(
+        publish_on_commit(
             groups=[business_group(), participant_group(source.pk), participant_group(target.pk)],
             event=events.conversations_merged_event(
                 old_conversation_ids=[source.pk], target_conversation_id=target.pk
@@ -702,7 +703,7 @@ def conversation_mark_read(
                 or 0
             )
         if moved:
-            events.publish_on_commit(
+            publish_on_commit(
                 groups=[business_group()],
                 event=events.conversation_read_event(
                     conversation_id=conversation.pk, read_by=read_by, sequence=current
