@@ -6,7 +6,7 @@ entityFqdn from it, ``publish.py`` refuses to send an event to a group whose str
 it, and the consumers relay only what ``may_carry`` allows: an unregistered slug reaches no
 socket, and a participant socket gets only the types declared for participants, and of those
 carrying a message only ``BUSINESS_AND_PARTICIPANT`` ones. docs/events.md's catalogue is rendered
-from here (``catalogue_markdown``; a test keeps the two equal).
+from here (``tests/events_catalogue.py``; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def _is_uuid(value: Any) -> bool:
 
 
 UUID = Shape("uuid", _is_uuid)
+STRING = Shape("string", lambda v: isinstance(v, str))
 UUID_LIST = Shape("list of uuid", lambda v: isinstance(v, list) and all(map(_is_uuid, v)))
 OPTIONAL_STRING = Shape("string or null", lambda v: v is None or isinstance(v, str))
 INT64_STRING = Shape(
@@ -63,7 +64,8 @@ MESSAGE = Shape(
     "Message",
     lambda v: (
         isinstance(v, dict)
-        and _is_uuid(v.get("id"))
+        and isinstance(v.get("id"), str)
+        and INT64_STRING.check(v.get("sequence"))
         and v.get("visibility") in Message.Visibility.values
     ),
 )
@@ -111,9 +113,9 @@ BUTTON_INTERACTED = EventType(
     data={
         "conversationId": UUID,
         "appId": OPTIONAL_STRING,
-        "interactionId": Shape("string", lambda v: isinstance(v, str)),
+        "interactionId": STRING,
         "interactedBy": IDENTIFICATION,
-        "messageId": UUID,
+        "messageId": STRING,
     },
     streams=frozenset({Stream.BUSINESS}),
     summary="a participant pressed a postback button of the message (Wix §9.4).",
@@ -122,7 +124,7 @@ CONVERSATIONS_MERGED = EventType(
     slug="conversations_merged",
     entity_fqdn=CONVERSATION_FQDN,
     entity_id="target conversation id",
-    event_id='derived from the merge: `uuid5(namespace, "event:merge:<old ids>><target>")`',
+    event_id='derived from the merge: `uuid5(namespace, "event:merge:<sorted old ids>><target id>")`',
     data={"oldConversationIds": UUID_LIST, "targetConversationId": UUID},
     streams=frozenset({Stream.BUSINESS, Stream.PARTICIPANT}),
     summary=(
@@ -192,31 +194,3 @@ def schema_errors(event: dict[str, Any]) -> list[str]:
         if not shape.check(data[name])
     )
     return errors
-
-
-def _streams_text(event_type: EventType) -> str:
-    parts = [Stream.BUSINESS.value] if Stream.BUSINESS in event_type.streams else []
-    if Stream.PARTICIPANT in event_type.streams:
-        parts.append(
-            "participant when the message is `BUSINESS_AND_PARTICIPANT`"
-            if event_type.carries_message
-            else Stream.PARTICIPANT.value
-        )
-    return "; ".join(parts)
-
-
-def catalogue_markdown() -> str:
-    """The event catalogue of docs/events.md: one table row and one line per event type."""
-    lines = [
-        "| slug | entityFqdn | entityId | id | data | streams |",
-        "|---|---|---|---|---|---|",
-    ]
-    for event_type in EVENT_TYPES.values():
-        data = ", ".join(f"`{name}` ({shape.name})" for name, shape in event_type.data.items())
-        lines.append(
-            f"| `{event_type.slug}` | `{event_type.entity_fqdn}` | {event_type.entity_id} "
-            f"| {event_type.event_id} | {data} | {_streams_text(event_type)} |"
-        )
-    lines.append("")
-    lines.extend(f"- `{t.slug}`: {t.summary}" for t in EVENT_TYPES.values())
-    return "\n".join(lines) + "\n"
