@@ -18,3 +18,8 @@ def participant_group(conversation_id: uuid.UUID) -> str:
 def probe_group() -> str:
     """Nobody joins it: a publish to it proves the layer reachable (socket handshakes)."""
     return f"{inbox_settings.GROUP_PREFIX}.probe"
+
+
+def doctor_group() -> str:
+    """A new group for one ``inbox_doctor`` round trip: no socket and no other run joins it."""
+    return f"{inbox_settings.GROUP_PREFIX}.doctor.{uuid.uuid4().hex}"
