@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from inbox.api.throttling import valid_throttle_rate
+from inbox.conf import DEFAULTS
 
 REQUIRED_APPS = {
     "rest_framework": "inbox.E001",
@@ -43,18 +49,24 @@ def check_asgi(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     ]
 
 
-@register(Tags.compatibility, deploy=True)
+@register(Tags.compatibility)
 def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
+    if layers.get("default", {}).get("BACKEND", ""):
+        return []
+    return [
+        Warning(
+            "No default channel layer: messages are stored but nothing is pushed live.",
+            hint="Configure CHANNEL_LAYERS (channels-redis for several processes).",
+            id="inbox.W001",
+        )
+    ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_channel_layer_for_deploy(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
     backend = layers.get("default", {}).get("BACKEND", "")
-    if not backend:
-        return [
-            Warning(
-                "No default channel layer: messages are stored but nothing is pushed live.",
-                hint="Configure CHANNEL_LAYERS (channels-redis for several processes).",
-                id="inbox.W001",
-            )
-        ]
     if backend.endswith("InMemoryChannelLayer") and not settings.DEBUG:
         return [
             Warning(
@@ -112,3 +124,120 @@ def check_websocket_origins(app_configs: Any = None, **kwargs: Any) -> list[Warn
             )
         ]
     return []
+
+
+# One rule per INBOX setting: a function of the value that says what is wrong with it, or None.
+# tests/test_checks.py asserts that every key of DEFAULTS has one.
+_GROUP_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+
+
+def _number(*, minimum: float, integer: bool) -> Callable[[Any], str | None]:
+    kind = "a whole number" if integer else "a number"
+
+    def rule(value: Any) -> str | None:
+        wrong_type = isinstance(value, bool) or not isinstance(
+            value, int if integer else int | float
+        )
+        if wrong_type or value < minimum:
+            return f"must be {kind} of at least {minimum:g}"
+        return None
+
+    return rule
+
+
+def _text(*, optional: bool) -> Callable[[Any], str | None]:
+    def rule(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            return "must be a string" + (" or None" if optional else "")
+        return None
+
+    return rule
+
+
+def _group_prefix(value: Any) -> str | None:
+    if not isinstance(value, str) or not _GROUP_PREFIX.match(value):
+        return "must be 1 to 50 ASCII letters, digits, '-', '_' or '.' (channel-group names)"
+    return None
+
+
+def _throttle_rates(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "must be a dict of scope → rate"
+    for scope, rate in value.items():
+        if scope not in DEFAULTS["THROTTLE_RATES"]:
+            known = ", ".join(DEFAULTS["THROTTLE_RATES"])
+            return f"has an unknown scope {scope!r} (known: {known})"
+        if rate is None:
+            continue
+        if not valid_throttle_rate(rate):
+            return f"has {scope!r}: {rate!r}, not a rate such as '10/s', '600/min' or None"
+    return None
+
+
+def _cache_alias(value: Any) -> str | None:
+    if value not in (getattr(settings, "CACHES", {}) or {}):
+        return f"names {value!r}, which is not in CACHES"
+    return None
+
+
+SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
+    "BUSINESS_NAME": _text(optional=False),
+    "BUSINESS_IMAGE_URL": _text(optional=True),
+    "VISITOR_TOKEN_MAX_AGE": _number(minimum=1, integer=True),
+    "MAX_BODY_BYTES": _number(minimum=1, integer=True),
+    "REPLAY_LIMIT": _number(minimum=1, integer=True),
+    "RESUME_WINDOW_SECONDS": _number(minimum=0, integer=False),
+    "API_KEY_CACHE_SECONDS": _number(minimum=0, integer=False),
+    "SOCKET_MAX_FRAME_CHARS": _number(minimum=1, integer=True),
+    "SOCKET_MAX_FRAMES": _number(minimum=1, integer=True),
+    "SOCKET_FRAMES_WINDOW_SECONDS": _number(minimum=0.001, integer=False),
+    "SOCKET_MAX_RESUME_CONVERSATIONS": _number(minimum=1, integer=True),
+    "SOCKET_RECHECK_SECONDS": _number(minimum=0.001, integer=False),
+    "GROUP_PREFIX": _group_prefix,
+    "THROTTLE_RATES": _throttle_rates,
+    "THROTTLE_CACHE": _cache_alias,
+}
+
+
+@register(Tags.compatibility)
+def check_inbox_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every ``INBOX`` value is checked here, so a bad one fails ``manage.py check`` and not the
+    first request; a key the app does not know (a typo) is a warning."""
+    configured = getattr(settings, "INBOX", None)
+    if configured is None:
+        return []
+    if not isinstance(configured, dict):
+        return [
+            Error(
+                "INBOX must be a dict.",
+                hint='INBOX = {"BUSINESS_NAME": "…"}; see the README\'s settings table.',
+                id="inbox.E020",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for key, value in configured.items():
+        rule = SETTING_RULES.get(key)
+        if rule is None:
+            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
+            messages.append(
+                Warning(
+                    f"INBOX[{key!r}] is not a setting of inbox and is ignored.",
+                    hint=f"Did you mean {close[0]!r}?"
+                    if close
+                    else "See the README's settings table.",
+                    id="inbox.W020",
+                )
+            )
+            continue
+        problem = rule(value)
+        if problem:
+            messages.append(
+                Error(
+                    f"INBOX[{key!r}] {problem}.",
+                    hint=f"The default is {DEFAULTS[key]!r}; see the README's settings table.",
+                    id="inbox.E021",
+                )
+            )
+    return messages

@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     # A revoked caller's socket is closed with the handshake's code (4401 / 4403). Visitor
     # sockets close when their token expires, whatever this says.
     "SOCKET_RECHECK_SECONDS": 30.0,
-    # Prefix of every channel-layer group name.
+    # Prefix of every channel-layer group name: 1 to 50 ASCII letters, digits, "-", "_" or ".".
     "GROUP_PREFIX": "inbox",
     # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the
     # caller's kind; "visitor_create" is POST v2/visitors per client IP. Over it: 429 with

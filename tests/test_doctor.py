@@ -188,3 +188,15 @@ def test_command_line_exit_code_when_the_database_is_down() -> None:
     assert line(completed.stdout, "migrations").startswith("[SKIP]"), completed.stdout
     assert "database, migrations" not in completed.stderr  # skipped checks are not failures
     assert "inbox_doctor: database failed" in completed.stderr
+
+
+def test_a_check_that_raises_is_a_failed_check() -> None:
+    # An unknown alias makes each check that reads the database raise, not report unreachable.
+    passed, output = doctor("--database", "nope")
+    assert not passed
+    for name in ("database", "migrations", "clock_skew"):
+        result = line(output, name)
+        assert result.startswith("[FAIL]") and "the check itself failed" in result, output
+        assert "ConnectionDoesNotExist" in result
+    assert line(output, "asgi").startswith("[  OK]"), output
+    assert "11 checks: 3 failed" in output

@@ -10,9 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -119,6 +127,27 @@ def _drf_response(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
     return status, application_error(status, codes.get(status, "BAD_REQUEST"), str(message))
 
 
+# What Django raises while reading a request (body, query string, multipart, Host) before any
+# inbox code sees it: each class answers with its own status and a fixed description (the
+# exception's own text can name settings or paths). Checked in order, most specific first.
+_REQUEST_PARSING_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
+    (RequestDataTooBig, 413, "PAYLOAD_TOO_LARGE", "Request body is too large"),
+    (TooManyFieldsSent, 400, "BAD_REQUEST", "Too many query or form parameters"),
+    (TooManyFilesSent, 400, "BAD_REQUEST", "Too many files in the request"),
+    (SuspiciousOperation, 400, "BAD_REQUEST", "Malformed request"),
+    (BadRequest, 400, "BAD_REQUEST", "Malformed request"),
+)
+
+
+def request_parsing_error(exc: Exception) -> tuple[int, dict[str, Any]] | None:
+    """The envelope for an error Django raised while parsing the request, or None."""
+    for cls, status, code, message in _REQUEST_PARSING_ERRORS:
+        if isinstance(exc, cls):
+            logger.warning("inbox: refused request: %s: %s", type(exc).__name__, exc)
+            return status, application_error(status, code, message)
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler of every inbox view."""
     headers: dict[str, str] = {}
@@ -129,6 +158,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = application_error(status, exc.code, exc.message, exc.data)
     elif isinstance(exc, Http404):
         status, body = 404, application_error(404, "NOT_FOUND", "Not found")
+    elif parsing_error := request_parsing_error(exc):
+        status, body = parsing_error
     elif isinstance(exc, DjangoPermissionDenied):
         status, body = 403, application_error(403, "PERMISSION_DENIED", "Permission denied")
     elif isinstance(exc, drf.APIException):
@@ -153,6 +184,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(body, status=status, headers=headers)
 
 
+@csrf_exempt  # an unknown path answers 404 whatever the method, not Django's HTML CSRF page
 def not_found_view(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under the API prefix answer in the envelope, not Django's HTML 404."""
     return JsonResponse(application_error(404, "NOT_FOUND", "No such endpoint"), status=404)

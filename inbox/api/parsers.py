@@ -49,12 +49,8 @@ class WixJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = int(inbox_settings.MAX_BODY_BYTES)
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        try:
-            if declared and int(declared) > limit:
-                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-        except ValueError:
-            raise ParseError("Malformed Content-Length header") from None
+        if request is not None:
+            refuse_oversized_body(request)
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
@@ -100,6 +96,24 @@ def storable_json_problem(data: Any) -> str | None:
             else:
                 stack.extend((item, depth + 1) for item in value)
     return None
+
+
+def refuse_oversized_body(request: Any) -> None:
+    """413 for a body whose declared length is over ``MAX_BODY_BYTES``, before anything reads it.
+
+    DRF reads the whole body into memory (``request.body``) before a parser sees it, and Django
+    refuses a body over its own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` while reading it; checking the
+    header first keeps our cap the one that answers, whichever of the two limits is larger."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if not declared:
+        return
+    limit = int(inbox_settings.MAX_BODY_BYTES)
+    try:
+        too_big = int(declared) > limit
+    except ValueError:
+        raise ParseError("Malformed Content-Length header") from None
+    if too_big:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
 
 
 def adopt_unsized_body(request: Any) -> None:

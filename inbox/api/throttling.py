@@ -30,6 +30,15 @@ def throttle_rate(scope: str) -> str | None:
     return rates.get(scope)
 
 
+def valid_throttle_rate(rate: Any) -> bool:
+    """Whether DRF can parse ``rate`` (the system checks refuse it at start-up otherwise)."""
+    try:
+        count, _ = _InboxRateThrottle().parse_rate(rate)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return False
+    return count is not None and count >= 0
+
+
 class _InboxRateThrottle(SimpleRateThrottle):
     """DRF's sliding-window throttle, with its scope and rate decided per request."""
 

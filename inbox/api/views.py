@@ -36,7 +36,12 @@ from inbox.api.pagination import (
     cursor_load,
     paging_metadata,
 )
-from inbox.api.parsers import WixJSONParser, adopt_unsized_body, query_request
+from inbox.api.parsers import (
+    WixJSONParser,
+    adopt_unsized_body,
+    query_request,
+    refuse_oversized_body,
+)
 from inbox.api.schema import InboxAutoSchema
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.content import RULE_FORMAT
@@ -85,6 +90,10 @@ class InboxViewSet(viewsets.ViewSet):
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
         adopt_unsized_body(request)  # chunked bodies: parsed and size-capped like sized ones
         return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        refuse_oversized_body(request)
+        super().initial(request, *args, **kwargs)
 
     def get_exception_handler(self) -> Any:
         return exception_handler

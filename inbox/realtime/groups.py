@@ -21,6 +21,11 @@ def probe_group() -> str:
     return f"{inbox_settings.GROUP_PREFIX}.probe"
 
 
+def doctor_group() -> str:
+    """A new group for one ``inbox_doctor`` round trip: no socket and no other run joins it."""
+    return f"{inbox_settings.GROUP_PREFIX}.doctor.{uuid.uuid4().hex}"
+
+
 def group_stream(group: str) -> Stream:
     """The stream whose sockets listen on ``group``."""
     return Stream.PARTICIPANT if group.startswith(_participant_prefix()) else Stream.BUSINESS

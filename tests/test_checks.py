@@ -1,0 +1,98 @@
+"""System checks over the site's settings: every INBOX value is validated at ``manage.py check``,
+not on the first request; unknown keys warn; a missing channel layer is flagged without
+``--deploy`` (issue #12)."""
+
+from typing import Any
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from inbox.checks import SETTING_RULES, check_channel_layer, check_inbox_settings
+from inbox.conf import DEFAULTS
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [message.id for message in messages]
+
+
+def test_every_setting_has_a_rule_and_its_default_passes_it() -> None:
+    assert set(SETTING_RULES) == set(DEFAULTS)
+    for key, rule in SETTING_RULES.items():
+        assert rule(DEFAULTS[key]) is None, key
+
+
+def test_the_demo_settings_pass() -> None:
+    assert check_inbox_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("THROTTLE_RATES", {"visitor": "bogus"}),
+        ("THROTTLE_RATES", {"visitor": "10/fortnight"}),
+        ("THROTTLE_RATES", {"visitor": 10}),
+        ("THROTTLE_RATES", {"visiter": "10/s"}),
+        ("THROTTLE_RATES", "10/s"),
+        ("MAX_BODY_BYTES", "512k"),
+        ("MAX_BODY_BYTES", 0),
+        ("MAX_BODY_BYTES", True),
+        ("REPLAY_LIMIT", 2.5),
+        ("VISITOR_TOKEN_MAX_AGE", -1),
+        ("SOCKET_RECHECK_SECONDS", 0),
+        ("RESUME_WINDOW_SECONDS", None),
+        ("GROUP_PREFIX", "in box"),
+        ("GROUP_PREFIX", "x" * 51),
+        ("GROUP_PREFIX", ""),
+        ("BUSINESS_NAME", None),
+        ("BUSINESS_IMAGE_URL", 3),
+        ("THROTTLE_CACHE", "nosuchcache"),
+    ],
+)
+def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
+    with override_settings(INBOX={key: value}):
+        messages = check_inbox_settings()
+    assert ids(messages) == ["inbox.E021"]
+    assert key in messages[0].msg
+    assert messages[0].hint
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("THROTTLE_RATES", {"visitor": None, "app": "100/min", "staff": "5/h", "member": "1/day"}),
+        ("SOCKET_RECHECK_SECONDS", 0.5),
+        ("BUSINESS_IMAGE_URL", "https://example.com/logo.png"),
+        ("GROUP_PREFIX", "site-a.inbox_2"),
+        ("RESUME_WINDOW_SECONDS", 0),
+    ],
+)
+def test_good_values_pass(key: str, value: Any) -> None:
+    with override_settings(INBOX={key: value}):
+        assert check_inbox_settings() == []
+
+
+def test_a_misspelt_key_warns_and_names_the_right_one() -> None:
+    with override_settings(INBOX={"BUSSINESS_NAME": "Shop"}):
+        messages = check_inbox_settings()
+    assert ids(messages) == ["inbox.W020"]
+    assert "'BUSINESS_NAME'" in messages[0].hint
+
+
+def test_inbox_must_be_a_dict() -> None:
+    with override_settings(INBOX=["BUSINESS_NAME"]):
+        assert ids(check_inbox_settings()) == ["inbox.E020"]
+
+
+def test_manage_py_check_fails_on_a_bad_setting() -> None:
+    with override_settings(INBOX={"THROTTLE_RATES": {"visitor": "bogus"}}):
+        with pytest.raises(SystemCheckError, match="inbox.E021"):
+            call_command("check")
+
+
+def test_a_missing_channel_layer_is_flagged_without_deploy() -> None:
+    with override_settings(CHANNEL_LAYERS={}):
+        assert ids(check_channel_layer()) == ["inbox.W001"]
+        assert "inbox.W001" in ids(checks.run_checks(include_deployment_checks=False))
