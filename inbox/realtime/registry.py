@@ -5,8 +5,8 @@ An entry names the slug, the entity it is about, how its id is derived, the shap
 entityFqdn from it, ``publish.py`` refuses to send an event to a group whose stream may not carry
 it, and the consumers relay only what ``may_carry`` allows: an unregistered slug reaches no
 socket, and a participant socket gets only the types declared for participants, and of those
-carrying a message only ``BUSINESS_AND_PARTICIPANT`` ones. docs/events.md's catalogue is rendered
-from here (``tests/events_catalogue.py``; a test keeps the two equal).
+carrying a message only ``BUSINESS_AND_PARTICIPANT`` ones. The catalogues of docs/events.md and
+README.md are rendered from here (``tests/events_catalogue.py``; a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ MESSAGE = Shape(
 
 @dataclass(frozen=True)
 class EventType:
+    """One event type; adding a type means adding one of these to ``EVENT_TYPES`` and a builder
+    to ``events.py``."""
+
     slug: str
     entity_fqdn: str
     # What ``entityId`` names, and how ``id`` is derived (for the catalogue).
