@@ -3,7 +3,7 @@
 
 import { randomKey } from "../common/dom.js";
 import { ApiError, isRetryable, request } from "../common/rest.js";
-import { B2P, INTERNAL, PUBLIC } from "./thread.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
 const SEND_ATTEMPTS = 3;
 
@@ -51,8 +51,8 @@ export class Composer {
     const body = {
       conversationId: thread.id,
       message: {
-        direction: B2P,
-        visibility: this.isNote() ? INTERNAL : PUBLIC,
+        direction: DIRECTION.BUSINESS_TO_PARTICIPANT,
+        visibility: this.isNote() ? VISIBILITY.BUSINESS : VISIBILITY.BUSINESS_AND_PARTICIPANT,
         content: { basic: { items: [{ text }] } },
       },
     };

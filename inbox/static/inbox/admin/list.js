@@ -3,9 +3,8 @@
 import { el } from "../common/dom.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
 import { withQuery } from "../common/rest.js";
+import { VISIBILITY } from "../common/wire.js";
 import { formatTime, participantName } from "./format.js";
-
-const INTERNAL = "BUSINESS";
 
 export class ConversationList {
   constructor(page) {
@@ -133,7 +132,7 @@ export class ConversationList {
     button.appendChild(el("span", "inbox-conversation-name", participantName(row, kinds)));
     button.appendChild(el("span", "inbox-conversation-time", formatTime(row.lastActivityDate)));
     const preview = el("span", "inbox-conversation-preview");
-    if (row.lastMessageVisibility === INTERNAL) preview.appendChild(el("em", null, "Note: "));
+    if (row.lastMessageVisibility === VISIBILITY.BUSINESS) preview.appendChild(el("em", null, "Note: "));
     preview.appendChild(document.createTextNode(row.previewText || "No messages yet"));
     button.appendChild(preview);
     if (row.unreadCount > 0) {

@@ -5,11 +5,8 @@ import { renderContent } from "../common/content.js";
 import { el } from "../common/dom.js";
 import { withQuery } from "../common/rest.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { formatTime, participantName } from "./format.js";
-
-export const INTERNAL = "BUSINESS";
-export const PUBLIC = "BUSINESS_AND_PARTICIPANT";
-export const B2P = "BUSINESS_TO_PARTICIPANT";
 
 // The class names inbox.css styles, by part of a message (common/content.js).
 const THEME = {
@@ -79,7 +76,7 @@ export class ThreadView {
     this.olderStatus.textContent = "Loading…";
     const params = {
       conversationId: thread.id,
-      visibility: INTERNAL,
+      visibility: VISIBILITY.BUSINESS,
       "paging.limit": this.page.config.pageSize,
       "sorting.order": "DESC",
     };
@@ -140,8 +137,8 @@ export class ThreadView {
     item.dataset.messageId = message.id;
     item.dataset.sequence = message.sequence;
     item.dataset.visibility = message.visibility;
-    if (message.direction === B2P) item.classList.add("outgoing");
-    if (message.visibility === INTERNAL) {
+    if (message.direction === DIRECTION.BUSINESS_TO_PARTICIPANT) item.classList.add("outgoing");
+    if (message.visibility === VISIBILITY.BUSINESS) {
       item.classList.add("internal");
       item.appendChild(el("span", "inbox-internal-label", "Internal note"));
     }
@@ -171,8 +168,8 @@ export class ThreadView {
       if (old) old.remove();
       const message = thread.messages.get(id);
       if (
-        message.direction === B2P &&
-        message.visibility === PUBLIC &&
+        message.direction === DIRECTION.BUSINESS_TO_PARTICIPANT &&
+        message.visibility === VISIBILITY.BUSINESS_AND_PARTICIPANT &&
         compareSequences(message.sequence, read) <= 0 &&
         (!newest || compareSequences(message.sequence, newest.sequence) > 0)
       ) {

@@ -7,7 +7,8 @@
 import { el, randomKey } from "../common/dom.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
 import { backoffDelay } from "../common/stream.js";
-import { BAP, TO_BUSINESS, textBubble } from "./thread.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { textBubble } from "./thread.js";
 
 const SEND_ATTEMPTS = 8;
 
@@ -34,7 +35,11 @@ export class Composer {
   send(text) {
     const key = randomKey();
     const body = {
-      message: { direction: TO_BUSINESS, visibility: BAP, content: { basic: { items: [{ text }] } } },
+      message: {
+        direction: DIRECTION.PARTICIPANT_TO_BUSINESS,
+        visibility: VISIBILITY.BUSINESS_AND_PARTICIPANT,
+        content: { basic: { items: [{ text }] } },
+      },
     };
     const conversationId = this.conversationId();
     if (conversationId) body.conversationId = conversationId;

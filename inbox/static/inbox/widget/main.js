@@ -15,7 +15,8 @@ import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } 
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
 import { loadState, readCookie, saveState } from "./storage.js";
-import { BAP, TO_BUSINESS, Thread } from "./thread.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { Thread } from "./thread.js";
 
 const HISTORY_PAGE = 50;
 const OFFLINE = { ok: false, status: 0, data: null, retryAfter: 0 };
@@ -152,7 +153,7 @@ class Widget {
   historyPath(cursor) {
     const params = new URLSearchParams();
     params.set("conversationId", this.conversationId);
-    params.set("visibility", BAP);
+    params.set("visibility", VISIBILITY.BUSINESS_AND_PARTICIPANT);
     params.set("paging.limit", String(HISTORY_PAGE));
     if (cursor) params.set("paging.cursor", cursor);
     return "/messages?" + params.toString();
@@ -273,7 +274,7 @@ class Widget {
   }
 
   noteUnread(message) {
-    if (message.direction === TO_BUSINESS) return;
+    if (message.direction === DIRECTION.PARTICIPANT_TO_BUSINESS) return;
     if (this.ui.panel.hidden || document.visibilityState !== "visible") {
       this.unread += 1;
       this.ui.badge.textContent = String(this.unread);

@@ -3,9 +3,7 @@
 import { renderContent } from "../common/content.js";
 import { el } from "../common/dom.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
-
-export const BAP = "BUSINESS_AND_PARTICIPANT";
-export const TO_BUSINESS = "PARTICIPANT_TO_BUSINESS";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
 // The class names widget.css styles, by part of a message (common/content.js).
 const CLASSES = {
@@ -58,7 +56,7 @@ export class Thread {
    * still be in flight.
    */
   add(message, track) {
-    if (!message || message.visibility !== BAP || !message.id) return false;
+    if (!message || message.visibility !== VISIBILITY.BUSINESS_AND_PARTICIPANT || !message.id) return false;
     if (track) this.lastSequence = maxSequence(this.lastSequence, message.sequence);
     if (this.rendered.has(message.id)) return false;
     const stick = this.nearBottom();
@@ -86,7 +84,7 @@ export class Thread {
   }
 
   messageNode(message) {
-    const mine = message.direction === TO_BUSINESS;
+    const mine = message.direction === DIRECTION.PARTICIPANT_TO_BUSINESS;
     const isSystem = !!(message.content && message.content.system);
     const group = el("div", "msg " + (isSystem ? "system-msg" : mine ? "mine" : "theirs"));
     group.setAttribute("data-message-id", message.id);
