@@ -6,6 +6,9 @@
 // Worth another attempt with the same Idempotency-Key: the message may or may not be stored.
 const RETRYABLE_STATUSES = new Set([0, 408, 425, 429, 500, 502, 503, 504]);
 
+/** What ``request`` answers when no response arrived. */
+export const OFFLINE = Object.freeze({ ok: false, status: 0, data: null, retryAfter: 0 });
+
 export function isRetryable(status) {
   return RETRYABLE_STATUSES.has(status);
 }
@@ -48,7 +51,7 @@ export async function request(url, { method = "GET", body, headers = {} } = {}) 
   try {
     response = await fetch(url, init);
   } catch (error) {
-    return { ok: false, status: 0, data: null, retryAfter: 0 };
+    return OFFLINE;
   }
   let data = null;
   try {

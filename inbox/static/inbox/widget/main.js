@@ -1,30 +1,28 @@
 /*
- * The widget: identity, the visitor's conversation, history, the live stream, open and close.
+ * The widget: the visitor's conversation, history, the live stream, open and close; who it
+ * speaks as is session.js, the thread thread.js, sending composer.js.
  *
- * - Anonymous visitors get a token from POST {api}/visitors the first time they open the chat,
- *   never before; it is kept in localStorage. Members use their session (+ X-CSRFToken).
- * - A member who still holds a visitor token claims it (POST {api}/visitors/claim): the visitor's
- *   conversation merges into the member's, and the token is forgotten.
  * - Replies arrive over the participant stream (common/stream.js), which resumes from the last
  *   sequence seen after a drop; messages are shown once each (by message id).
  * - Everything from the network is rendered with textContent / createElement only.
  */
 
-import { ApiError, errorMessage, request } from "../common/rest.js";
+import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
-import { loadState, readCookie, saveState } from "./storage.js";
-import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { Session } from "./session.js";
+import { readCookie } from "./storage.js";
 import { Thread } from "./thread.js";
 
 const HISTORY_PAGE = 50;
-const OFFLINE = { ok: false, status: 0, data: null, retryAfter: 0 };
 
 class Widget {
   constructor(config) {
     this.config = config;
-    this.state = loadState();
+    this.session = new Session(config);
+    this.state = this.session.state;
     this.ui = buildPanel(config);
     this.thread = new Thread(this.ui, (message, interactionId, button) =>
       this.interact(message, interactionId, button)
@@ -32,8 +30,8 @@ class Widget {
     this.composer = new Composer({
       ui: this.ui,
       post: (body, key) =>
-        this.ensureIdentity().then(
-          () => this.call("POST", "/messages", body, key),
+        this.session.ensureIdentity().then(
+          () => this.session.call("POST", "/messages", body, key),
           () => OFFLINE
         ),
       conversationId: () => this.conversationId,
@@ -53,73 +51,14 @@ class Widget {
     this.conversationId = null;
     this.nextCursor = null;
     this.unread = 0;
-    this.identity = null; // a promise, once the chat was opened (or a claim is due)
     this.started = null;
     this.readTimer = null;
   }
 
-  // --- REST ---------------------------------------------------------------------------------
-
-  call(method, path, body, idempotencyKey) {
-    const headers = {};
-    if (this.config.member) {
-      if (method !== "GET" && this.config.csrf) headers["X-CSRFToken"] = this.config.csrf;
-    } else if (this.state.token) {
-      headers.Authorization = "Bearer " + this.state.token;
-    }
-    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-    return request(this.config.api + path, { method, body, headers });
-  }
-
-  save() {
-    saveState(this.state);
-  }
-
-  // --- identity and conversation ------------------------------------------------------------
-
-  ensureIdentity() {
-    if (this.identity) return this.identity;
-    if (this.config.member) {
-      this.identity = this.state.token ? this.claim() : Promise.resolve();
-    } else if (this.state.token) {
-      this.identity = Promise.resolve();
-    } else {
-      this.identity = this.call("POST", "/visitors", {}).then((response) => {
-        if (!response.ok) {
-          this.identity = null;
-          throw new ApiError(response);
-        }
-        this.state.token = response.data.token;
-        this.state.visitorId = response.data.anonymousVisitorId;
-        this.state.conversationId = null;
-        this.save();
-      });
-    }
-    return this.identity;
-  }
-
-  // The member held a visitor token from before logging in: move that history to the member.
-  claim() {
-    return this.call("POST", "/visitors/claim", { token: this.state.token }).then((response) => {
-      if (response.ok || (response.status >= 400 && response.status < 500)) {
-        // Claimed, or a token that can never be claimed (expired, someone else's): forget it.
-        delete this.state.token;
-        delete this.state.visitorId;
-        this.state.conversationId = response.ok ? response.data.conversation.id : null;
-        this.save();
-        return;
-      }
-      this.identity = null;
-      throw new ApiError(response);
-    });
-  }
+  // --- conversation ------------------------------------------------------------------------
 
   resetVisitor() {
-    delete this.state.token;
-    delete this.state.visitorId;
-    delete this.state.conversationId;
-    this.save();
-    this.identity = null;
+    this.session.forgetVisitor();
     this.conversationId = null;
     this.stream.stop();
     this.clearThread();
@@ -129,7 +68,7 @@ class Widget {
   // created, if any; nothing is created just because the chat was opened.
   findConversation(create) {
     if (!this.config.member && !create) return Promise.resolve(this.state.conversationId || null);
-    return this.call("POST", "/conversations", {}).then((response) => {
+    return this.session.call("POST", "/conversations", {}).then((response) => {
       if (response.ok) return response.data.conversation.id;
       if (!this.config.member && response.status === 403) {
         this.resetVisitor();
@@ -144,7 +83,7 @@ class Widget {
     this.conversationId = id;
     if (this.state.conversationId !== id) {
       this.state.conversationId = id;
-      this.save();
+      this.session.save();
     }
   }
 
@@ -167,7 +106,7 @@ class Widget {
 
   loadHistory() {
     if (!this.conversationId) return Promise.resolve();
-    return this.call("GET", this.historyPath(null)).then((response) => {
+    return this.session.call("GET", this.historyPath(null)).then((response) => {
       if (!response.ok) {
         if (!this.config.member && response.status === 403) {
           // This visitor's conversation was claimed by a member (in another tab): start over.
@@ -185,7 +124,7 @@ class Widget {
     if (!this.nextCursor) return;
     const log = this.ui.log;
     const fromBottom = log.scrollHeight - log.scrollTop;
-    this.call("GET", this.historyPath(this.nextCursor)).then((response) => {
+    this.session.call("GET", this.historyPath(this.nextCursor)).then((response) => {
       if (!response.ok) {
         this.setStatus(errorMessage(response));
         return;
@@ -209,7 +148,7 @@ class Widget {
   start() {
     if (this.started) return this.started;
     this.setStatus("Connecting\u2026");
-    this.started = this.ensureIdentity()
+    this.started = this.session.ensureIdentity()
       .then(() => this.findConversation(this.config.member))
       .then((id) => {
         this.useConversation(id);
@@ -251,7 +190,7 @@ class Widget {
 
   interact(message, interactionId, button) {
     button.disabled = true;
-    this.call("POST", "/messages/interactions", {
+    this.session.call("POST", "/messages/interactions", {
       conversationId: this.conversationId,
       messageId: message.id,
       interactionId,
@@ -290,7 +229,7 @@ class Widget {
     if (!this.conversationId || sequence === "0") return;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => {
-      this.call("POST", "/conversations/" + this.conversationId + "/read", { sequence });
+      this.session.call("POST", "/conversations/" + this.conversationId + "/read", { sequence });
     }, 400);
   }
 
@@ -363,7 +302,7 @@ class Widget {
     ui.badge.hidden = true;
     if (!this.state.open) {
       this.state.open = true;
-      this.save();
+      this.session.save();
     }
     ui.input.focus();
     this.start().then(() => this.markRead());
@@ -377,7 +316,7 @@ class Widget {
     ui.host.removeAttribute("data-open");
     if (this.state.open) {
       this.state.open = false;
-      this.save();
+      this.session.save();
     }
     ui.bubble.focus();
   }
@@ -429,9 +368,8 @@ class Widget {
     document.body.appendChild(this.ui.host);
     if (this.config.member && this.state.token) {
       // Logged in since the last visit: merge the visitor's conversation now, not on open.
-      this.ensureIdentity().catch(() => {
-        this.identity = null;
-      });
+      // A claim that failed is tried again when the chat opens.
+      this.session.ensureIdentity().catch(() => {});
     }
     if (this.state.open) {
       this.open();
