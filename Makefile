@@ -41,6 +41,8 @@ test: install js browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@if command -v node >/dev/null 2>&1; then node --test tests/js/unit/; \
+	else echo "node not found: the JS unit tests (tests/js/unit) are skipped"; fi
 	$(VENV)/bin/pytest
 
 # The scaled profile: PostgreSQL + Redis + WORKERS uvicorn workers on one port, DEBUG off,

@@ -17,7 +17,16 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from inbox import services
-from inbox.models import App, Conversation, Message, Participant, StaffInbox, user_wire_id
+from inbox.conf import inbox_settings
+from inbox.models import (
+    KIND_TO_WIRE_KEY,
+    App,
+    Conversation,
+    Message,
+    Participant,
+    StaffInbox,
+    user_wire_id,
+)
 from inbox.realtime.routing import websocket_urlpatterns
 
 # The app's view permission: the same one the REST API checks for business-side reads.
@@ -209,9 +218,19 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "me": {"wixUserId": str(user_wire_id(user.pk))},
                 "canSend": user.has_perm(INBOX_SEND_PERMISSION),
                 "pageSize": 30,
+                "resumeLimit": inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS,
+                "participantKinds": _participant_kinds(),
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)
+
+
+def _participant_kinds() -> list[dict[str, str]]:
+    """Each participant kind with its wire key and label, for the page's script and filter."""
+    return [
+        {"kind": kind.value, "wireKey": KIND_TO_WIRE_KEY[kind], "label": str(kind.label)}
+        for kind in Participant.Kind
+    ]
 
 
 def _business_socket_path() -> str:

@@ -197,7 +197,7 @@ LOGGING = {
 if not DEBUG:
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "project.storage.StaticFilesStorage"},
     }
 
 # Behind a TLS-terminating proxy (docs/deployment.md) set DJANGO_HTTPS=1: HTTPS redirect, secure

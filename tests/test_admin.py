@@ -58,6 +58,16 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
         "me": {"wixUserId": str(user_wire_id(staff_user.pk))},
         "canSend": True,
         "pageSize": 30,
+        "resumeLimit": 500,
+        "participantKinds": [
+            {
+                "kind": "ANONYMOUS_VISITOR",
+                "wireKey": "anonymousVisitorId",
+                "label": "Anonymous visitor",
+            },
+            {"kind": "CONTACT", "wireKey": "contactId", "label": "Contact"},
+            {"kind": "MEMBER", "wireKey": "memberId", "label": "Member"},
+        ],
     }
 
 

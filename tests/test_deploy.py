@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -15,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.checks import run_checks
+from django.core.management import call_command
 from django.test import override_settings
 
 from inbox.checks import check_database_for_deploy, database_deploy_warnings
@@ -184,3 +187,34 @@ def test_serve_runs_the_scaled_profile(tmp_path: Path) -> None:
             "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
         ) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
+def test_collected_modules_import_each_other_by_their_hashed_names(tmp_path: Path) -> None:
+    """The profile's storage (project/storage.py) rewrites the ES modules' imports: the hashed
+    widget loader and staff entry reach hashed modules only, and every one of them exists."""
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "project.storage.StaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=storages):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        entries = [
+            staticfiles_storage.stored_name(name)
+            for name in ("inbox/widget/widget.js", "inbox/admin/inbox.js")
+        ]
+    specifier = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(\s*)["'](\.{1,2}/[^"']+)["']""")
+    seen: set[Path] = set()
+    todo = [tmp_path / entry for entry in entries]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for target in specifier.findall(module.read_text()):
+            assert re.search(r"\.[0-9a-f]{12}\.js$", target), f"{module.name} imports {target}"
+            resolved = (module.parent / target).resolve()
+            assert resolved.is_file(), f"{module.name} imports missing {target}"
+            todo.append(resolved)
+    # Between them the two entries reach every module the app ships.
+    assert len(seen) == len(list((ROOT / "inbox/static/inbox").rglob("*.js")))

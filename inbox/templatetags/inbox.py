@@ -1,8 +1,9 @@
 """``{% load inbox %}{% inbox_widget %}``: the visitor chat bubble on any page.
 
-The tag renders one ``<script>`` element; everything else (the bubble, the panel, its styles in a
-Shadow DOM) is built by ``inbox/widget/widget.js`` in the browser. The tag only tells the script
-where the API and the participant stream live and whether the user is logged in.
+The tag renders one ``<script>`` element for ``inbox/widget/widget.js``, a classic script (the same
+one the plain snippet in the README loads) that imports the widget's ES modules from next to
+itself; they build the bubble, the panel and its styles in a Shadow DOM. The tag only tells the
+script where the API and the participant stream live and whether the user is logged in.
 """
 
 from __future__ import annotations

@@ -1,0 +1,399 @@
+/*
+ * The widget: the visitor's conversation, history, the live stream, open and close; who it
+ * speaks as is session.js, the thread thread.js, sending composer.js.
+ *
+ * - Replies arrive over the participant stream (common/stream.js), which resumes from the last
+ *   sequence seen after a drop; messages are shown once each (by message id).
+ * - Everything from the network is rendered with textContent / createElement only.
+ */
+
+import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
+import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
+import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { Composer } from "./composer.js";
+import { buildPanel } from "./panel.js";
+import { Session } from "./session.js";
+import { readCookie } from "./storage.js";
+import { Thread } from "./thread.js";
+
+const HISTORY_PAGE = 50;
+
+class Widget {
+  constructor(config) {
+    this.config = config;
+    this.session = new Session(config);
+    this.state = this.session.state;
+    this.ui = buildPanel(config);
+    this.thread = new Thread(this.ui, (message, interactionId, button) =>
+      this.interact(message, interactionId, button)
+    );
+    this.composer = new Composer({
+      ui: this.ui,
+      post: (body, key) =>
+        this.session.ensureIdentity().then(
+          () => this.session.call("POST", "/messages", body, key),
+          () => OFFLINE
+        ),
+      conversationId: () => this.conversationId,
+      onSent: (message) => this.sent(message),
+    });
+    this.stream = new StreamClient({
+      url: () => this.socketUrl(),
+      resumeFrame: () => participantResume(this.thread.lastSequence),
+      onEvent: (event) => this.onEvent(event),
+      onReady: () => this.setStatus(""),
+      onReset: () => this.reload(),
+      onDenied: (code) => this.onDenied(code),
+      onStatus: (state, attempt) => {
+        if (state === "reconnecting" && attempt > 2) this.setStatus("Reconnecting\u2026");
+      },
+    });
+    this.conversationId = null;
+    this.nextCursor = null;
+    this.unread = 0;
+    this.started = null;
+    this.readTimer = null;
+  }
+
+  // --- conversation ------------------------------------------------------------------------
+
+  resetVisitor() {
+    this.session.forgetVisitor();
+    this.conversationId = null;
+    this.stream.stop();
+    this.clearThread();
+  }
+
+  // Members: their conversation (created on demand). Visitors: the one their first message
+  // created, if any; nothing is created just because the chat was opened.
+  findConversation(create) {
+    if (!this.config.member && !create) return Promise.resolve(this.state.conversationId || null);
+    return this.session.call("POST", "/conversations", {}).then((response) => {
+      if (response.ok) return response.data.conversation.id;
+      if (!this.config.member && response.status === 403) {
+        this.resetVisitor();
+        return null;
+      }
+      throw new ApiError(response);
+    });
+  }
+
+  useConversation(id) {
+    if (!id || id === this.conversationId) return;
+    this.conversationId = id;
+    if (this.state.conversationId !== id) {
+      this.state.conversationId = id;
+      this.session.save();
+    }
+  }
+
+  // --- history ------------------------------------------------------------------------------
+
+  historyPath(cursor) {
+    const params = new URLSearchParams();
+    params.set("conversationId", this.conversationId);
+    params.set("visibility", VISIBILITY.BUSINESS_AND_PARTICIPANT);
+    params.set("paging.limit", String(HISTORY_PAGE));
+    if (cursor) params.set("paging.cursor", cursor);
+    return "/messages?" + params.toString();
+  }
+
+  showPage(data) {
+    data.messages.forEach((message) => this.thread.add(message, true));
+    this.nextCursor = data.pagingMetadata.cursors.next || null;
+    this.ui.earlier.hidden = !this.nextCursor;
+  }
+
+  loadHistory() {
+    if (!this.conversationId) return Promise.resolve();
+    return this.session.call("GET", this.historyPath(null)).then((response) => {
+      if (!response.ok) {
+        if (!this.config.member && response.status === 403) {
+          // This visitor's conversation was claimed by a member (in another tab): start over.
+          this.resetVisitor();
+          return;
+        }
+        throw new ApiError(response);
+      }
+      this.showPage(response.data);
+      this.thread.scrollToBottom();
+    });
+  }
+
+  loadEarlier() {
+    if (!this.nextCursor) return;
+    const log = this.ui.log;
+    const fromBottom = log.scrollHeight - log.scrollTop;
+    this.session.call("GET", this.historyPath(this.nextCursor)).then((response) => {
+      if (!response.ok) {
+        this.setStatus(errorMessage(response));
+        return;
+      }
+      this.showPage(response.data);
+      log.scrollTop = log.scrollHeight - fromBottom;
+    });
+  }
+
+  clearThread() {
+    this.thread.clear();
+    this.nextCursor = null;
+  }
+
+  /** Start over from REST (after a reset frame or a merge), then resume from there. */
+  reload() {
+    this.clearThread();
+    return this.loadHistory();
+  }
+
+  start() {
+    if (this.started) return this.started;
+    this.setStatus("Connecting\u2026");
+    this.started = this.session.ensureIdentity()
+      .then(() => this.findConversation(this.config.member))
+      .then((id) => {
+        this.useConversation(id);
+        return this.loadHistory();
+      })
+      .then(() => {
+        this.setStatus("");
+        this.connect();
+      })
+      .catch((error) => {
+        this.started = null;
+        if (error.status === 401 && !this.config.member) {
+          // The visitor token expired (or the secret key changed): start as a new visitor.
+          this.resetVisitor();
+        } else if (error.status === 401 || error.status === 403) {
+          this.setStatus("Your session has ended. Reload the page to chat.");
+          return;
+        }
+        this.setStatus(error.message + " \u2014 retrying\u2026");
+        setTimeout(() => {
+          if (!this.ui.panel.hidden) this.start();
+        }, backoffDelay(2, 1000, 15000));
+      });
+    return this.started;
+  }
+
+  // --- sending and pressing -----------------------------------------------------------------
+
+  sent(message) {
+    this.thread.add(message, false);
+    if (!this.conversationId) {
+      // The first message created the conversation: learn its id, then go live.
+      this.findConversation(true).then((id) => {
+        this.useConversation(id);
+        this.loadHistory().then(() => this.connect());
+      });
+    }
+  }
+
+  interact(message, interactionId, button) {
+    button.disabled = true;
+    this.session.call("POST", "/messages/interactions", {
+      conversationId: this.conversationId,
+      messageId: message.id,
+      interactionId,
+    }).then((response) => {
+      button.disabled = false;
+      if (response.ok) {
+        button.classList.add("pressed");
+        button.setAttribute("aria-pressed", "true");
+      } else {
+        this.setStatus(errorMessage(response));
+      }
+    });
+  }
+
+  // --- status, unread, read -----------------------------------------------------------------
+
+  setStatus(text) {
+    this.ui.status.textContent = text || "";
+    this.ui.status.hidden = !text;
+  }
+
+  noteUnread(message) {
+    if (message.direction === DIRECTION.PARTICIPANT_TO_BUSINESS) return;
+    if (this.ui.panel.hidden || document.visibilityState !== "visible") {
+      this.unread += 1;
+      this.ui.badge.textContent = String(this.unread);
+      this.ui.badge.hidden = false;
+      this.ui.bubble.setAttribute("aria-label", "Open chat, " + this.unread + " new");
+    } else {
+      this.markRead();
+    }
+  }
+
+  markRead() {
+    const sequence = this.thread.lastSequence;
+    if (!this.conversationId || sequence === "0") return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      this.session.call("POST", "/conversations/" + this.conversationId + "/read", { sequence });
+    }, 400);
+  }
+
+  // --- live stream --------------------------------------------------------------------------
+
+  socketUrl() {
+    let base = this.config.ws;
+    if (!/^wss?:/.test(base)) {
+      base = (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + base;
+    }
+    if (!this.config.member && this.state.token) {
+      base += (base.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(this.state.token);
+    }
+    return base;
+  }
+
+  connect() {
+    if (this.conversationId) this.stream.start();
+  }
+
+  onDenied(code) {
+    if (code === CLOSE_UNAUTHENTICATED && !this.config.member) {
+      // The token is no longer accepted: start over as a new visitor next time it opens.
+      this.resetVisitor();
+      this.started = null;
+      this.setStatus("Your chat session expired. Reopen the chat to start a new one.");
+      return;
+    }
+    this.setStatus("Live updates are unavailable. Reload the page to retry.");
+  }
+
+  onEvent(event) {
+    const body = event.data;
+    if (!body) return;
+    if (event.slug === "message_sent_to_participant" || event.slug === "message_sent_to_business") {
+      if (body.conversationId !== this.conversationId || !body.message) return;
+      if (this.thread.add(body.message, true)) this.noteUnread(body.message);
+    } else if (event.slug === "conversations_merged") {
+      const old = body.oldConversationIds || [];
+      if (old.indexOf(this.conversationId) < 0 && body.targetConversationId !== this.conversationId) return;
+      if (!this.config.member) {
+        // This visitor became a member in another tab; the thread now lives in the account.
+        this.resetVisitor();
+        this.setStatus("This conversation continues in your account. Reload the page to see it.");
+        return;
+      }
+      // Older messages joined this thread: show them, in order.
+      this.useConversation(body.targetConversationId);
+      this.stream.stop();
+      this.reload().then(() => this.connect());
+    }
+  }
+
+  // Back from sleep or offline: retry waiting sends and check the socket at once.
+  wake() {
+    if (!this.conversationId) return;
+    this.composer.retryNow();
+    this.stream.checkNow();
+  }
+
+  // --- opening and closing ------------------------------------------------------------------
+
+  open() {
+    const ui = this.ui;
+    ui.panel.hidden = false;
+    ui.bubble.setAttribute("aria-expanded", "true");
+    ui.bubble.setAttribute("aria-label", "Close chat");
+    ui.host.setAttribute("data-open", "true");
+    this.unread = 0;
+    ui.badge.hidden = true;
+    if (!this.state.open) {
+      this.state.open = true;
+      this.session.save();
+    }
+    ui.input.focus();
+    this.start().then(() => this.markRead());
+  }
+
+  close() {
+    const ui = this.ui;
+    ui.panel.hidden = true;
+    ui.bubble.setAttribute("aria-expanded", "false");
+    ui.bubble.setAttribute("aria-label", "Open chat");
+    ui.host.removeAttribute("data-open");
+    if (this.state.open) {
+      this.state.open = false;
+      this.session.save();
+    }
+    ui.bubble.focus();
+  }
+
+  submit() {
+    const text = this.ui.input.value.trim();
+    if (!text) return;
+    this.ui.input.value = "";
+    this.composer.send(text);
+    this.ui.input.focus();
+  }
+
+  bind() {
+    const ui = this.ui;
+    ui.bubble.addEventListener("click", () => (ui.panel.hidden ? this.open() : this.close()));
+    ui.closeButton.addEventListener("click", () => this.close());
+    ui.earlier.addEventListener("click", () => this.loadEarlier());
+    ui.root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !ui.panel.hidden) {
+        event.stopPropagation();
+        this.close();
+      }
+    });
+    ui.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        ui.form.requestSubmit();
+      }
+    });
+    ui.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    window.addEventListener("online", () => this.wake());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") {
+        this.wake();
+        if (!ui.panel.hidden) this.markRead();
+      }
+    });
+  }
+
+  mount() {
+    if (!this.config.member && !this.state.token) {
+      // A conversation id without a visitor token was a member's (who has since logged out).
+      delete this.state.conversationId;
+    }
+    this.bind();
+    document.body.appendChild(this.ui.host);
+    if (this.config.member && this.state.token) {
+      // Logged in since the last visit: merge the visitor's conversation now, not on open.
+      // A claim that failed is tried again when the chat opens.
+      this.session.ensureIdentity().catch(() => {});
+    }
+    if (this.state.open) {
+      this.open();
+    } else if (this.state.conversationId) {
+      // Someone with a conversation gets replies (and the unread badge) without opening.
+      this.start();
+    }
+  }
+}
+
+function whenBodyExists() {
+  if (document.body) return Promise.resolve();
+  return new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+}
+
+/** Build the widget on this page; ``config`` comes from the loader (widget.js). */
+export async function mount(config) {
+  const widget = new Widget({
+    ...config,
+    // Next to this module (also when collectstatic gave it a hashed name).
+    css: config.css || new URL("widget.css", import.meta.url).href,
+    csrf: config.csrf || readCookie("csrftoken"),
+  });
+  await whenBodyExists();
+  widget.mount();
+  return widget;
+}

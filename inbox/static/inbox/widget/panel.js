@@ -1,0 +1,92 @@
+/* The widget's elements: the bubble, and the dialog panel with its log and composer, in a
+ * shadow root that keeps the widget's own rules in and the page's out. */
+
+import { el } from "../common/dom.js";
+
+function chatIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  svg.appendChild(path);
+  return svg;
+}
+
+function button(className, text, label) {
+  const node = el("button", className, text);
+  node.type = "button";
+  if (label) node.setAttribute("aria-label", label);
+  return node;
+}
+
+export function buildPanel({ title, css }) {
+  const host = document.createElement("inbox-chat-widget");
+  // Inline, so no rule of the host page can restyle the host element; hidden until the
+  // stylesheet has loaded, so the page never shows the widget unstyled.
+  host.setAttribute("style", "all: initial !important; visibility: hidden !important;");
+  const root = host.attachShadow({ mode: "open" });
+  const reveal = () => host.setAttribute("style", "all: initial !important;");
+  const stylesheet = el("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = css;
+  stylesheet.addEventListener("load", reveal);
+  stylesheet.addEventListener("error", reveal);
+  root.appendChild(stylesheet);
+
+  const bubble = button("bubble", null, "Open chat");
+  bubble.setAttribute("aria-haspopup", "dialog");
+  bubble.setAttribute("aria-expanded", "false");
+  bubble.setAttribute("aria-controls", "inbox-panel");
+  bubble.appendChild(chatIcon());
+  const badge = el("span", "badge");
+  badge.hidden = true;
+  bubble.appendChild(badge);
+
+  const panel = el("div", "panel");
+  panel.id = "inbox-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-modal", "false");
+  panel.setAttribute("aria-labelledby", "inbox-title");
+
+  const header = el("div", "header");
+  const heading = el("h2", "title", title);
+  heading.id = "inbox-title";
+  const closeButton = button("close", "\u00d7", "Close chat");
+  header.append(heading, closeButton);
+
+  const status = el("div", "status");
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+
+  const log = el("div", "log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-label", "Messages");
+  log.tabIndex = 0;
+  const earlier = button("earlier", "Show earlier messages");
+  earlier.hidden = true;
+  const empty = el("p", "empty", "Send us a message, we usually reply within a few minutes.");
+  const list = el("div", "list");
+  const pendingList = el("div", "list pending-list");
+  log.append(earlier, empty, list, pendingList);
+
+  const form = el("form", "composer");
+  const input = el("textarea", "input");
+  input.id = "inbox-input";
+  input.rows = 1;
+  input.maxLength = 16384;
+  input.placeholder = "Write a message\u2026";
+  input.setAttribute("aria-label", "Message");
+  const sendButton = el("button", "send", "Send");
+  sendButton.type = "submit";
+  sendButton.setAttribute("aria-label", "Send message");
+  form.append(input, sendButton);
+
+  panel.append(header, status, log, form);
+  root.append(panel, bubble);
+  return { host, root, bubble, badge, panel, closeButton, status, log, earlier, empty, list, pendingList, form, input };
+}
