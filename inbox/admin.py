@@ -19,7 +19,6 @@ from django.urls import URLPattern, path, reverse
 from inbox import services
 from inbox.conf import inbox_settings
 from inbox.models import (
-    KIND_TO_WIRE_KEY,
     App,
     Conversation,
     Message,
@@ -228,7 +227,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
 def _participant_kinds() -> list[dict[str, str]]:
     """Each participant kind with its wire key and label, for the page's script and filter."""
     return [
-        {"kind": kind.value, "wireKey": KIND_TO_WIRE_KEY[kind], "label": str(kind.label)}
+        {"kind": kind.value, "wireKey": kind.wire_key, "label": str(kind.label)}
         for kind in Participant.Kind
     ]
 
