@@ -25,30 +25,15 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from inbox.content import (
-    RULE_ENUM,
+from inbox.exceptions import (
     RULE_FORMAT,
-    RULE_MAX_LENGTH,
-    RULE_MIN_LENGTH,
-    RULE_REQUIRED,
     ContentError,
+    InboxError,
     Violation,
+    rule_for_error_code,
 )
-from inbox.exceptions import InboxError
 
 logger = logging.getLogger("inbox")
-
-# DRF field error codes → Wix violated rules.
-_RULES = {
-    "required": RULE_REQUIRED,
-    "null": RULE_REQUIRED,
-    "blank": RULE_MIN_LENGTH,
-    "invalid_choice": RULE_ENUM,
-    "max_length": RULE_MAX_LENGTH,
-    "min_length": RULE_MIN_LENGTH,
-    "max_value": "MAX",
-    "min_value": "MIN",
-}
 
 
 def application_error(
@@ -95,7 +80,7 @@ def flatten_drf_errors(detail: Any, path: str = "") -> list[Violation]:
                 Violation(
                     field=path,
                     description=str(item),
-                    violated_rule=_RULES.get(getattr(item, "code", ""), RULE_FORMAT),
+                    violated_rule=rule_for_error_code(getattr(item, "code", None)),
                 )
                 for item in detail
             ]

@@ -17,18 +17,17 @@ from typing import Any
 from rest_framework import serializers
 
 from inbox.api.errors import flatten_drf_errors
-from inbox.content import (
+from inbox.content import normalize_badges, normalize_channel_fields, normalize_content
+from inbox.exceptions import (
     RULE_FORMAT,
+    RULE_NOT_ALLOWED,
     RULE_ONE_OF,
     RULE_REQUIRED,
     RULE_REQUIRED_ONE_OF,
     ContentError,
+    ValidationFailed,
     Violation,
-    normalize_badges,
-    normalize_channel_fields,
-    normalize_content,
 )
-from inbox.exceptions import ValidationFailed
 from inbox.models import Message, Participant
 from inbox.selectors import ASC, DESC
 from inbox.services import MessageDraft, SendAs
@@ -129,7 +128,7 @@ def parse_participant_id(data: dict[str, Any], *, required: bool) -> tuple[str, 
     unknown = sorted(set(raw) - set(PARTICIPANT_KEYS))
     _raise_if(
         [
-            Violation(f"participantId.{key}", "is not a participant id field", "FIELD_NOT_ALLOWED")
+            Violation(f"participantId.{key}", "is not a participant id field", RULE_NOT_ALLOWED)
             for key in unknown
         ]
     )

@@ -44,8 +44,9 @@ from inbox.api.parsers import (
 )
 from inbox.api.schema import InboxAutoSchema
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
-from inbox.content import RULE_FORMAT
 from inbox.exceptions import (
+    RULE_FORMAT,
+    RULE_REQUIRED,
     NotJoinedChatroom,
     PermissionDenied,
     ValidationFailed,
@@ -325,7 +326,7 @@ class MessageViewSet(InboxViewSet):
         idempotency_key = _idempotency_key(request)
         send = s.parse_send_request(request.data, app_id=caller.app.id if caller.app else None)
         if send.conversation_id is None and caller.is_business:
-            raise ValidationFailed.single("conversationId", "is required", "REQUIRED_FIELD")
+            raise ValidationFailed.single("conversationId", "is required", RULE_REQUIRED)
         # By id: the service checks who may send there (and that it exists) as it writes.
         message, _ = services.message_send(
             caller=caller,

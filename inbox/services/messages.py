@@ -10,8 +10,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inbox.content import RULE_REQUIRED, NormalizedContent
+from inbox.content import NormalizedContent
 from inbox.exceptions import (
+    RULE_REQUIRED,
     IdempotencyConflict,
     IdentityDoesNotMatch,
     NotJoinedChatroom,
