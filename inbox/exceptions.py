@@ -11,19 +11,22 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 # Wix ``violatedRule`` values: every field violation names one of these.
+# Presence: a field missing, one that must not be there, a oneof with none or several set.
 RULE_REQUIRED: Final = "REQUIRED_FIELD"
+RULE_NOT_ALLOWED: Final = "FIELD_NOT_ALLOWED"
+RULE_REQUIRED_ONE_OF: Final = "REQUIRED_ONE_OF_FIELD"
+RULE_ONE_OF: Final = "ONE_OF_ALIGNMENT"
+# Bounds: of a string's length, of a list's size, of a number.
 RULE_MAX_LENGTH: Final = "MAX_LENGTH"
 RULE_MIN_LENGTH: Final = "MIN_LENGTH"
 RULE_MAX_SIZE: Final = "MAX_SIZE"
 RULE_MIN_SIZE: Final = "MIN_SIZE"
 RULE_MAX: Final = "MAX"
 RULE_MIN: Final = "MIN"
+# Values: malformed, not one of an enum's values, or (our own rule) naming something, such as a
+# button's interactionId, that does not exist.
 RULE_FORMAT: Final = "FORMAT"
 RULE_ENUM: Final = "INVALID_ENUM_VALUE"
-RULE_NOT_ALLOWED: Final = "FIELD_NOT_ALLOWED"
-RULE_ONE_OF: Final = "ONE_OF_ALIGNMENT"
-RULE_REQUIRED_ONE_OF: Final = "REQUIRED_ONE_OF_FIELD"
-# Our own: the value names something (a button's interactionId) that does not exist.
 RULE_EXISTS: Final = "EXISTS"
 
 # The error codes of DRF serializer fields and Django form fields (the FilterSets' forms) in Wix's
