@@ -48,6 +48,25 @@ def rule_for_error_code(code: str | None) -> str:
     return RULE_BY_ERROR_CODE.get(code or "", RULE_FORMAT)
 
 
+# The ``applicationError.code`` of a failure that has none of its own (DRF's exceptions, Django's
+# 404 and PermissionDenied): its HTTP status in CONSTANT_CASE, as Wix's SDK makes it up.
+CODE_BY_STATUS: Final[Mapping[int, str]] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RESOURCE_EXHAUSTED",
+}
+
+
+def code_for_status(status: int) -> str:
+    return CODE_BY_STATUS.get(status, CODE_BY_STATUS[400])
+
+
 @dataclass(frozen=True)
 class Violation:
     """One Wix ``fieldViolation``: where, why, and which rule."""
@@ -85,7 +104,7 @@ class InboxError(Exception):
     """
 
     status_code = 400
-    code = "BAD_REQUEST"
+    code = CODE_BY_STATUS[400]
     default_message = "Bad request"
 
     def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:

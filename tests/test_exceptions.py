@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions as drf
 
 from inbox import exceptions
 from inbox.api.errors import exception_handler
 from inbox.exceptions import (
+    CODE_BY_STATUS,
     RULE_BY_ERROR_CODE,
     RULE_ENUM,
     RULE_FORMAT,
@@ -154,3 +157,51 @@ def test_an_invalid_choice_is_one_rule_on_every_path(staff_client):
 def test_a_form_error_code_reaches_the_envelope_through_a_filter(staff_client):
     response = staff_client.get(f"{API}/conversations", {"q": "x" * 201})
     assert field_violations(response) == {"q": "MAX_LENGTH"}
+
+
+# HTTP statuses of failures without a code of their own → their ``applicationError.code``.
+STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RESOURCE_EXHAUSTED",
+}
+
+
+def test_the_status_code_map_is_the_tested_one():
+    assert dict(CODE_BY_STATUS) == STATUS_CODES
+
+
+@pytest.mark.parametrize(("status", "code"), [*STATUS_CODES.items(), (418, "BAD_REQUEST")])
+def test_every_drf_exception_status_reaches_the_envelope_as_its_code(status, code):
+    error = drf.APIException("Nope")
+    error.status_code = status
+    assert envelope(error) == (
+        status,
+        {
+            "message": "Nope",
+            "details": {"applicationError": {"code": code, "description": "Nope", "data": {}}},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "message"),
+    [
+        (Http404("gone"), 404, "NOT_FOUND", "Not found"),
+        (DjangoPermissionDenied("no"), 403, "PERMISSION_DENIED", "Permission denied"),
+    ],
+)
+def test_djangos_own_errors_reach_the_envelope(error, status, code, message):
+    assert envelope(error) == (
+        status,
+        {
+            "message": message,
+            "details": {"applicationError": {"code": code, "description": message, "data": {}}},
+        },
+    )
