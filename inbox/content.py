@@ -1,9 +1,14 @@
-"""Message content schema: validation and normalisation of Wix Inbox v2 message content.
+"""Message content: the table of Wix Inbox v2 content types, and validation and normalisation.
+
+``CONTENT_TYPES`` holds one entry per content type (``basic`` … ``system``): its payload key on
+the wire, its ``contentType`` value (also ``Message.ContentType``, which is built from it), its
+validator and its preview-text rule. Adding a content type is adding an entry (then its model
+migration and its renderer in the browser code).
 
 Pure functions, no Django. Input is parsed JSON whose keys are already camelCase; output is the
 exact Wix ``content`` JSON that is stored and returned, plus the preview text. Every problem is
-collected (in document order) and raised at once as a :class:`ContentError` carrying Wix-style
-field violations; no other exception escapes, whatever the input.
+collected (in document order) and raised at once as a :class:`~inbox.exceptions.ContentError`
+carrying Wix-style field violations; no other exception escapes, whatever the input.
 
 JSON ``null`` for a field means "not set" (as in proto3 JSON, which Wix's API speaks); ``null``
 inside a list is a FORMAT violation.
@@ -11,50 +16,41 @@ inside a list is a FORMAT violation.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 from urllib.parse import urlsplit
+
+from inbox.exceptions import (
+    RULE_ENUM,
+    RULE_FORMAT,
+    RULE_MAX_LENGTH,
+    RULE_MAX_SIZE,
+    RULE_MIN_LENGTH,
+    RULE_MIN_SIZE,
+    RULE_NOT_ALLOWED,
+    RULE_ONE_OF,
+    RULE_REQUIRED,
+    RULE_REQUIRED_ONE_OF,
+    ContentError,
+    Violation,
+)
 
 __all__ = [
     "CONTENT_TYPES",
     "CONTENT_TYPE_BY_KEY",
     "MAX_PREVIEW_TEXT_LENGTH",
-    "RULE_ENUM",
-    "RULE_FORMAT",
-    "RULE_MAX_LENGTH",
-    "RULE_MAX_SIZE",
-    "RULE_MIN_LENGTH",
-    "RULE_MIN_SIZE",
-    "RULE_NOT_ALLOWED",
-    "RULE_ONE_OF",
-    "RULE_REQUIRED",
-    "RULE_REQUIRED_ONE_OF",
-    "ContentError",
+    "ContentTypeSpec",
     "NormalizedContent",
-    "Violation",
     "derive_preview_text",
     "is_web_url",
     "normalize_badges",
     "normalize_channel_fields",
     "normalize_content",
 ]
-
-RULE_REQUIRED: Final = "REQUIRED_FIELD"
-RULE_MAX_LENGTH: Final = "MAX_LENGTH"
-RULE_MIN_LENGTH: Final = "MIN_LENGTH"
-RULE_MAX_SIZE: Final = "MAX_SIZE"
-RULE_MIN_SIZE: Final = "MIN_SIZE"
-RULE_FORMAT: Final = "FORMAT"
-RULE_ENUM: Final = "INVALID_ENUM_VALUE"
-RULE_NOT_ALLOWED: Final = "FIELD_NOT_ALLOWED"
-RULE_ONE_OF: Final = "ONE_OF_ALIGNMENT"
-RULE_REQUIRED_ONE_OF: Final = "REQUIRED_ONE_OF_FIELD"
-
-CONTENT_TYPES: Final = ("basic", "template", "minimal", "form", "system")
-CONTENT_TYPE_BY_KEY: Final[Mapping[str, str]] = {key: key.upper() for key in CONTENT_TYPES}
 
 MAX_PREVIEW_TEXT_LENGTH: Final = 256
 _MAX_TEXT = 16384
@@ -93,28 +89,6 @@ _FORBIDDEN_HOST_CHARS = frozenset("<>\"'`{}|^%")
 
 
 @dataclass(frozen=True)
-class Violation:
-    """One Wix ``fieldViolation``: where, why, and which rule."""
-
-    field: str
-    description: str
-    violated_rule: str
-
-
-class ContentError(Exception):
-    """Raised with every violation found in the input."""
-
-    violations: list[Violation]
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = list(violations)
-        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:3])
-        if len(self.violations) > 3:
-            summary += f" (and {len(self.violations) - 3} more)"
-        super().__init__(summary or "invalid content")
-
-
-@dataclass(frozen=True)
 class NormalizedContent:
     """Validated content: its ``ContentType``, the Wix ``content`` JSON, and its preview text."""
 
@@ -124,16 +98,27 @@ class NormalizedContent:
 
 
 class _Checker:
-    """Collects violations while walking the input; each check returns ``None`` on failure."""
+    """Collects violations while walking the input; each check returns ``None`` on failure.
 
-    def __init__(self) -> None:
+    ``app_id`` is written into every button's ``postbackProperties.appId``.
+    """
+
+    def __init__(self, app_id: str | None = None) -> None:
         self.violations: list[Violation] = []
+        self.app_id = app_id
 
     def add(self, field: str, description: str, rule: str) -> None:
         self.violations.append(Violation(field=field, description=description, violated_rule=rule))
 
     def required(self, field: str) -> None:
         self.add(field, "is required", RULE_REQUIRED)
+
+    def exactly_one(self, path: str, present: int, names: Collection[str]) -> None:
+        """A oneof: ``present`` of ``names`` are set, and exactly one must be."""
+        if not present:
+            self.add(path, f"must contain one of {', '.join(names)}", RULE_REQUIRED_ONE_OF)
+        elif present > 1:
+            self.add(path, f"must contain exactly one of {', '.join(names)}", RULE_ONE_OF)
 
     def raise_if_any(self) -> None:
         if self.violations:
@@ -245,12 +230,92 @@ def _is_filled(obj: Mapping[object, object], key: str) -> bool:
     return value is not None and value != "" and value != []
 
 
-def _ordered(values: Mapping[str, object], order: Collection[str]) -> dict[str, object]:
-    return {key: values[key] for key in order if key in values}
+# --- the checks a field's value gets --------------------------------------------------------------
+
+# Checks one value at a path: the normalised value, or None once the violation is recorded.
+_Check = Callable[[_Checker, object, str], object]
 
 
-def _oneof_names(names: Collection[str]) -> str:
-    return ", ".join(names)
+def _string(*, max_len: int, min_len: int = 0) -> _Check:
+    return lambda ck, value, path: ck.string(value, path, min_len=min_len, max_len=max_len)
+
+
+def _web_url(*, max_len: int) -> _Check:
+    return lambda ck, value, path: ck.web_url(value, path, max_len=max_len)
+
+
+def _integer(*, low: int, high: int) -> _Check:
+    return lambda ck, value, path: ck.integer(value, path, low=low, high=high)
+
+
+def _enum(
+    allowed: Collection[str], *, unknown: str | None = None, default: str | None = None
+) -> _Check:
+    return lambda ck, value, path: ck.enum(value, path, allowed, unknown=unknown, default=default)
+
+
+def _optional(check: _Check) -> _Check:
+    """An optional value: the empty string means "not set" (proto3), anything else is checked."""
+    return lambda ck, value, path: None if value == "" else check(ck, value, path)
+
+
+def _list_of(item: _Check, *, max_size: int, min_size: int = 0) -> _Check:
+    """A list whose every item is checked, even when the list has the wrong size."""
+
+    def check(ck: _Checker, value: object, path: str) -> list[object]:
+        items = ck.array(value, path, min_size=min_size, max_size=max_size) or []
+        return [item(ck, entry, f"{path}[{index}]") for index, entry in enumerate(items)]
+
+    return check
+
+
+def _object(
+    ck: _Checker,
+    raw: object,
+    path: str,
+    fields: Mapping[str, _Check],
+    *,
+    dropped: Collection[str] = (),
+    required: Collection[str] = (),
+    defaults: Mapping[str, object] | None = None,
+) -> tuple[dict[object, object], dict[str, object]] | None:
+    """Check one JSON object of the schema: each known field in input order (unknown keys are
+    violations, ``dropped`` read-only keys are skipped), then the ``required`` ones not set.
+
+    Returns the input object and the checked values (over ``defaults``) in ``fields``' order, or
+    ``None`` when ``raw`` is not an object.
+    """
+    obj = ck.mapping(raw, path)
+    if obj is None:
+        return None
+    # Copies, not the shared defaults: the output is the caller's to keep and change.
+    out = {name: copy.copy(value) for name, value in (defaults or {}).items()}
+    for name, value, sub in ck.fields(obj, path, fields, dropped):
+        result = fields[name](ck, value, sub)
+        if result is not None:
+            out[name] = result
+    for name in required:
+        if not _is_set(obj, name):
+            ck.required(f"{path}.{name}")
+    return obj, {name: out[name] for name in fields if name in out}
+
+
+def _record(
+    fields: Mapping[str, _Check],
+    *,
+    dropped: Collection[str] = (),
+    required: Collection[str] = (),
+    defaults: Mapping[str, object] | None = None,
+) -> _Check:
+    """The check of an object with no rule across its fields."""
+
+    def check(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+        checked = _object(
+            ck, raw, path, fields, dropped=dropped, required=required, defaults=defaults
+        )
+        return None if checked is None else checked[1]
+
+    return check
 
 
 # --- URLs --------------------------------------------------------------------------------------
@@ -277,289 +342,261 @@ def is_web_url(value: str) -> bool:
     return not any(char in _FORBIDDEN_HOST_CHARS for char in host)
 
 
-def _optional_url(ck: _Checker, value: object, path: str, *, max_len: int) -> str | None:
-    """An optional URL: the empty string means "not set" (proto3), anything else is checked."""
-    if value == "":
-        return None
-    return ck.web_url(value, path, max_len=max_len)
+_OPTIONAL_URL = _optional(_web_url(max_len=_MAX_URL))
 
 
 # --- media (basic items, form media) -----------------------------------------------------------
 
-_IMAGE_FIELDS = ("id", "url", "filename", "width", "height")
-_FILE_FIELDS = ("id", "url", "filename", "mimeType")
 _MEDIA_DROPPED = ("urlExpiration", "fileSize")
-_MEDIA_STRING_LIMITS = {"id": _MAX_MEDIA_ID, "filename": _MAX_FILENAME, "mimeType": _MAX_MIME_TYPE}
+_MEDIA_ID = _string(max_len=_MAX_MEDIA_ID)
+_MEDIA_URL = _web_url(max_len=_MAX_URL)
+_FILENAME = _string(max_len=_MAX_FILENAME)
+_DIMENSION = _integer(low=0, high=_MAX_INT32)
+_IMAGE = _record(
+    {
+        "id": _MEDIA_ID,
+        "url": _MEDIA_URL,
+        "filename": _FILENAME,
+        "width": _DIMENSION,
+        "height": _DIMENSION,
+    },
+    dropped=_MEDIA_DROPPED,
+    required=("url",),
+)
+_FILE = _record(
+    {
+        "id": _MEDIA_ID,
+        "url": _MEDIA_URL,
+        "filename": _FILENAME,
+        "mimeType": _string(max_len=_MAX_MIME_TYPE),
+    },
+    dropped=_MEDIA_DROPPED,
+    required=("url",),
+)
 
 
-def _media(ck: _Checker, raw: object, path: str, kind: str) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    known = _IMAGE_FIELDS if kind == "image" else _FILE_FIELDS
-    out: dict[str, object] = {}
-    for name, value, sub in ck.fields(obj, path, known, _MEDIA_DROPPED):
-        result: object
-        if name == "url":
-            result = ck.web_url(value, sub, max_len=_MAX_URL)
-        elif name in ("width", "height"):
-            result = ck.integer(value, sub, low=0, high=_MAX_INT32)
-        else:
-            result = ck.string(value, sub, max_len=_MEDIA_STRING_LIMITS[name])
-        if result is not None:
-            out[name] = result
-    if not _is_set(obj, "url"):
-        ck.required(f"{path}.url")
-    return _ordered(out, known)
-
-
-def _media_item(
-    ck: _Checker, raw: object, path: str, options: tuple[str, ...]
-) -> dict[str, object] | None:
+def _media_item(options: Mapping[str, _Check]) -> _Check:
     """A oneof of ``text`` (basic items only), ``image`` and ``file``."""
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    present = [name for name in options if _is_set(obj, name)]
-    out: dict[str, object] = {}
-    for name, value, sub in ck.fields(obj, path, options):
-        result: object
-        if name == "text":
-            result = ck.string(value, sub, min_len=1, max_len=_MAX_TEXT)
-        else:
-            result = _media(ck, value, sub, name)
-        if result is not None:
-            out[name] = result
-    if not present:
-        ck.add(path, f"must contain one of {_oneof_names(options)}", RULE_REQUIRED_ONE_OF)
-    elif len(present) > 1:
-        ck.add(path, f"must contain exactly one of {_oneof_names(options)}", RULE_ONE_OF)
-    return out
 
+    def check(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+        checked = _object(ck, raw, path, options)
+        if checked is None:
+            return None
+        obj, out = checked
+        ck.exactly_one(path, sum(_is_set(obj, name) for name in options), options)
+        return out
 
-def _items(
-    ck: _Checker,
-    value: object,
-    path: str,
-    *,
-    min_size: int,
-    max_size: int,
-    options: tuple[str, ...],
-) -> list[object]:
-    items = ck.array(value, path, min_size=min_size, max_size=max_size)
-    if items is None:
-        return []
-    return [_media_item(ck, item, f"{path}[{index}]", options) for index, item in enumerate(items)]
+    return check
 
 
 # --- buttons -----------------------------------------------------------------------------------
 
+_POSTBACK_FIELDS = {"interactionId": _string(min_len=1, max_len=_MAX_INTERACTION_ID)}
 
-def _postback(ck: _Checker, raw: object, path: str, app_id: str | None) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
+
+def _postback(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+    checked = _object(
+        ck, raw, path, _POSTBACK_FIELDS, dropped=("appId",), required=("interactionId",)
+    )
+    if checked is None:
         return None
-    out: dict[str, object] = {}
-    for _name, value, sub in ck.fields(obj, path, ("interactionId",), ("appId",)):
-        interaction_id = ck.string(value, sub, min_len=1, max_len=_MAX_INTERACTION_ID)
-        if interaction_id is not None:
-            out["interactionId"] = interaction_id
-    if not _is_set(obj, "interactionId"):
-        ck.required(f"{path}.interactionId")
-    if app_id is not None:
-        out["appId"] = app_id
+    out = checked[1]
+    if ck.app_id is not None:
+        out["appId"] = ck.app_id
     return out
 
 
-def _button(ck: _Checker, raw: object, path: str, app_id: str | None) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
+_BUTTON_FIELDS = {
+    "label": _string(min_len=1, max_len=_MAX_TEXT),
+    "launchUrl": _optional(_web_url(max_len=_MAX_LAUNCH_URL)),
+    "postbackProperties": _postback,
+}
+
+
+def _button(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+    checked = _object(ck, raw, path, _BUTTON_FIELDS, required=("label",))
+    if checked is None:
         return None
-    out: dict[str, object] = {}
-    for name, value, sub in ck.fields(obj, path, ("label", "launchUrl", "postbackProperties")):
-        result: object
-        if name == "label":
-            result = ck.string(value, sub, min_len=1, max_len=_MAX_TEXT)
-        elif name == "launchUrl":
-            result = _optional_url(ck, value, sub, max_len=_MAX_LAUNCH_URL)
-        else:
-            result = _postback(ck, value, sub, app_id)
-        if result is not None:
-            out[name] = result
-    if not _is_set(obj, "label"):
-        ck.required(f"{path}.label")
-    has_launch_url = _is_filled(obj, "launchUrl")
-    has_postback = _is_set(obj, "postbackProperties")
-    if not has_launch_url and not has_postback:
-        ck.add(path, "must contain one of launchUrl, postbackProperties", RULE_REQUIRED_ONE_OF)
-    elif has_launch_url and has_postback:
-        ck.add(path, "must contain exactly one of launchUrl, postbackProperties", RULE_ONE_OF)
-    return _ordered(out, ("label", "launchUrl", "postbackProperties"))
+    obj, out = checked
+    present = _is_filled(obj, "launchUrl") + _is_set(obj, "postbackProperties")
+    ck.exactly_one(path, present, ("launchUrl", "postbackProperties"))
+    return out
 
 
-def _buttons(ck: _Checker, value: object, path: str, app_id: str | None) -> list[object]:
-    buttons = ck.array(value, path, max_size=_MAX_BUTTONS)
-    if buttons is None:
-        return []
-    return [_button(ck, button, f"{path}[{index}]", app_id) for index, button in enumerate(buttons)]
+_BUTTONS = _list_of(_button, max_size=_MAX_BUTTONS)
 
 
 # --- payloads ----------------------------------------------------------------------------------
 
+_BASIC_ITEM = _media_item(
+    {"text": _string(min_len=1, max_len=_MAX_TEXT), "image": _IMAGE, "file": _FILE}
+)
+_basic = _record(
+    {"items": _list_of(_BASIC_ITEM, min_size=1, max_size=_MAX_BASIC_ITEMS)}, required=("items",)
+)
 
-def _basic(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
+_TEMPLATE_FIELDS = {
+    "title": _string(max_len=_MAX_TITLE),
+    "textLines": _list_of(_string(min_len=1, max_len=_MAX_TEXT_LINE), max_size=_MAX_TEXT_LINES),
+    "imageUrl": _OPTIONAL_URL,
+    "buttons": _BUTTONS,
+    "orientation": _enum(_ORIENTATIONS, unknown="UNKNOWN_ORIENTATION", default="PORTRAIT"),
+}
+_TEMPLATE_DEFAULTS = {"textLines": [], "buttons": [], "orientation": "PORTRAIT"}
+
+
+def _template(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+    checked = _object(
+        ck, raw, path, _TEMPLATE_FIELDS, dropped=("icon",), defaults=_TEMPLATE_DEFAULTS
+    )
+    if checked is None:
         return None
-    out: dict[str, object] = {}
-    for _name, value, sub in ck.fields(obj, path, ("items",)):
-        out["items"] = _items(
-            ck,
-            value,
-            sub,
-            min_size=1,
-            max_size=_MAX_BASIC_ITEMS,
-            options=("text", "image", "file"),
-        )
-    if not _is_set(obj, "items"):
-        ck.required(f"{path}.items")
+    obj, out = checked
+    if not any(_is_filled(obj, name) for name in ("title", "textLines", "imageUrl")):
+        ck.add(path, "must have a title, text lines or an image", RULE_REQUIRED)
     return out
 
 
-def _text_lines(ck: _Checker, value: object, path: str) -> list[object]:
-    lines = ck.array(value, path, max_size=_MAX_TEXT_LINES)
-    if lines is None:
-        return []
-    return [
-        ck.string(line, f"{path}[{index}]", min_len=1, max_len=_MAX_TEXT_LINE)
-        for index, line in enumerate(lines)
-    ]
+_minimal = _record(
+    {"text": _string(min_len=1, max_len=_MAX_TEXT), "iconUrl": _OPTIONAL_URL, "url": _OPTIONAL_URL},
+    dropped=("icon",),
+    required=("text",),
+)
+
+_FORM_FIELD = _record(
+    {
+        "name": _string(min_len=1, max_len=_MAX_FORM_FIELD_TEXT),
+        "value": _string(max_len=_MAX_FORM_FIELD_TEXT),
+    },
+    required=("name",),
+    defaults={"value": ""},
+)
+_form = _record(
+    {
+        "title": _string(min_len=1, max_len=_MAX_TITLE),
+        # Optional: an empty description means "not set" (proto3), as for optional URLs.
+        "description": _optional(_string(min_len=1, max_len=_MAX_TEXT)),
+        "fields": _list_of(_FORM_FIELD, min_size=1, max_size=_MAX_FORM_FIELDS),
+        "media": _list_of(_media_item({"image": _IMAGE, "file": _FILE}), max_size=_MAX_FORM_MEDIA),
+    },
+    required=("title", "fields"),
+    defaults={"fields": [], "media": []},
+)
+
+_SYSTEM_FIELDS = {
+    "text": _string(max_len=_MAX_TEXT),
+    "imageUrl": _OPTIONAL_URL,
+    "buttons": _BUTTONS,
+}
 
 
-_TEMPLATE_FIELDS = ("title", "textLines", "imageUrl", "buttons", "orientation")
-
-
-def _template(ck: _Checker, raw: object, path: str, app_id: str | None) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
+def _system(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+    checked = _object(ck, raw, path, _SYSTEM_FIELDS, defaults={"buttons": []})
+    if checked is None:
         return None
-    out: dict[str, object] = {"textLines": [], "buttons": [], "orientation": "PORTRAIT"}
-    for name, value, sub in ck.fields(obj, path, _TEMPLATE_FIELDS, ("icon",)):
-        result: object
-        if name == "title":
-            result = ck.string(value, sub, max_len=_MAX_TITLE)
-        elif name == "textLines":
-            result = _text_lines(ck, value, sub)
-        elif name == "imageUrl":
-            result = _optional_url(ck, value, sub, max_len=_MAX_URL)
-        elif name == "buttons":
-            result = _buttons(ck, value, sub, app_id)
-        else:
-            result = ck.enum(
-                value, sub, _ORIENTATIONS, unknown="UNKNOWN_ORIENTATION", default="PORTRAIT"
-            )
-        if result is not None:
-            out[name] = result
-    if not any(_is_filled(obj, name) for name in ("title", "textLines", "imageUrl")):
-        ck.add(path, "must have a title, text lines or an image", RULE_REQUIRED)
-    return _ordered(out, _TEMPLATE_FIELDS)
-
-
-_MINIMAL_FIELDS = ("text", "iconUrl", "url")
-
-
-def _minimal(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    out: dict[str, object] = {}
-    for name, value, sub in ck.fields(obj, path, _MINIMAL_FIELDS, ("icon",)):
-        result: object
-        if name == "text":
-            result = ck.string(value, sub, min_len=1, max_len=_MAX_TEXT)
-        else:
-            result = _optional_url(ck, value, sub, max_len=_MAX_URL)
-        if result is not None:
-            out[name] = result
-    if not _is_set(obj, "text"):
-        ck.required(f"{path}.text")
-    return _ordered(out, _MINIMAL_FIELDS)
-
-
-def _form_field(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    out: dict[str, object] = {"value": ""}
-    for name, value, sub in ck.fields(obj, path, ("name", "value")):
-        min_len = 1 if name == "name" else 0
-        result = ck.string(value, sub, min_len=min_len, max_len=_MAX_FORM_FIELD_TEXT)
-        if result is not None:
-            out[name] = result
-    if not _is_set(obj, "name"):
-        ck.required(f"{path}.name")
-    return _ordered(out, ("name", "value"))
-
-
-_FORM_FIELDS = ("title", "description", "fields", "media")
-
-
-def _form(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    out: dict[str, object] = {"fields": [], "media": []}
-    for name, value, sub in ck.fields(obj, path, _FORM_FIELDS):
-        result: object
-        if name == "title":
-            result = ck.string(value, sub, min_len=1, max_len=_MAX_TITLE)
-        elif name == "description":
-            # Optional: an empty description means "not set" (proto3), as for optional URLs.
-            result = None if value == "" else ck.string(value, sub, min_len=1, max_len=_MAX_TEXT)
-        elif name == "fields":
-            fields = ck.array(value, sub, min_size=1, max_size=_MAX_FORM_FIELDS) or []
-            result = [_form_field(ck, item, f"{sub}[{index}]") for index, item in enumerate(fields)]
-        else:
-            result = _items(
-                ck, value, sub, min_size=0, max_size=_MAX_FORM_MEDIA, options=("image", "file")
-            )
-        if result is not None:
-            out[name] = result
-    if not _is_set(obj, "title"):
-        ck.required(f"{path}.title")
-    if not _is_set(obj, "fields"):
-        ck.required(f"{path}.fields")
-    return _ordered(out, _FORM_FIELDS)
-
-
-_SYSTEM_FIELDS = ("text", "imageUrl", "buttons")
-
-
-def _system(ck: _Checker, raw: object, path: str, app_id: str | None) -> dict[str, object] | None:
-    obj = ck.mapping(raw, path)
-    if obj is None:
-        return None
-    out: dict[str, object] = {"buttons": []}
-    for name, value, sub in ck.fields(obj, path, _SYSTEM_FIELDS):
-        result: object
-        if name == "text":
-            result = ck.string(value, sub, max_len=_MAX_TEXT)
-        elif name == "imageUrl":
-            result = _optional_url(ck, value, sub, max_len=_MAX_URL)
-        else:
-            result = _buttons(ck, value, sub, app_id)
-        if result is not None:
-            out[name] = result
+    obj, out = checked
     if not any(_is_filled(obj, name) for name in ("text", "imageUrl")):
         ck.add(path, "must have a text or an image", RULE_REQUIRED)
-    return _ordered(out, _SYSTEM_FIELDS)
+    return out
 
 
-_PAYLOADS = {"basic": _basic, "minimal": _minimal, "form": _form}
-_PAYLOADS_WITH_BUTTONS = {"template": _template, "system": _system}
+# --- preview rules: the texts a payload's preview is taken from, first non-blank wins ----------
+
+
+def _str_field(obj: object, key: str) -> str:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _list_field(obj: Mapping[str, object], key: str) -> list[object]:
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _media_label(item: object) -> str:
+    if not isinstance(item, dict):
+        return ""
+    if isinstance(item.get("image"), dict):
+        return _str_field(item["image"], "filename") or "Image"
+    if isinstance(item.get("file"), dict):
+        filename = _str_field(item["file"], "filename")
+        return f"File: {filename}" if filename else "File"
+    return ""
+
+
+def _basic_preview(payload: Mapping[str, object]) -> list[str]:
+    items = _list_field(payload, "items")
+    return [_str_field(item, "text") for item in items] + [_media_label(item) for item in items]
+
+
+def _template_preview(payload: Mapping[str, object]) -> list[str]:
+    lines = [line for line in _list_field(payload, "textLines") if isinstance(line, str)]
+    return [_str_field(payload, "title"), *lines, "Card"]
+
+
+def _text_preview(payload: Mapping[str, object]) -> list[str]:
+    return [_str_field(payload, "text")]
+
+
+def _title_preview(payload: Mapping[str, object]) -> list[str]:
+    return [_str_field(payload, "title")]
+
+
+# --- the table of content types ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentTypeSpec:
+    """One Wix content type: everything the server knows about it."""
+
+    key: str
+    """Its payload's key in ``content`` (``basic``)."""
+    value: str
+    """``content.contentType`` on the wire and the ``Message.ContentType`` choice (``BASIC``)."""
+    label: str
+    """The model choice's label."""
+    validate: _Check
+    """Checks and normalises its payload."""
+    preview: Callable[[Mapping[str, object]], list[str]]
+    """The texts its preview is taken from when the sender gives none."""
+    api_sendable: bool = True
+    """False: reserved to the server itself, refused from API callers."""
+
+
+CONTENT_TYPES: Final = (
+    ContentTypeSpec("basic", "BASIC", "Basic", _basic, _basic_preview),
+    ContentTypeSpec("template", "TEMPLATE", "Template", _template, _template_preview),
+    ContentTypeSpec("minimal", "MINIMAL", "Minimal", _minimal, _text_preview),
+    ContentTypeSpec("form", "FORM", "Form", _form, _title_preview),
+    ContentTypeSpec("system", "SYSTEM", "System", _system, _text_preview, api_sendable=False),
+)
+CONTENT_TYPE_BY_KEY: Final[Mapping[str, ContentTypeSpec]] = {
+    spec.key: spec for spec in CONTENT_TYPES
+}
 
 
 # --- content -----------------------------------------------------------------------------------
+
+
+def _refused(key: str) -> _Check:
+    def check(ck: _Checker, value: object, path: str) -> None:
+        ck.add(path, f"{key} messages cannot be sent through the API", RULE_NOT_ALLOWED)
+
+    return check
+
+
+def _content_fields(*, allow_system: bool) -> dict[str, _Check]:
+    fields = {
+        "previewText": _string(max_len=MAX_PREVIEW_TEXT_LENGTH),
+        "title": _string(max_len=_MAX_TITLE),
+    }
+    for spec in CONTENT_TYPES:
+        sendable = allow_system or spec.api_sendable
+        fields[spec.key] = spec.validate if sendable else _refused(spec.key)
+    return fields
+
+
+_CONTENT_FIELDS = {allow: _content_fields(allow_system=allow) for allow in (False, True)}
 
 
 def normalize_content(
@@ -574,57 +611,37 @@ def normalize_content(
     ``raw`` may be anything; ``None`` (content absent) is a REQUIRED_FIELD violation at ``path``.
     ``app_id`` is written into every button's ``postbackProperties.appId``. ``system`` payloads
     are refused unless ``allow_system`` (they are reserved to the server itself).
-    Raises :class:`ContentError` with every violation found.
+    Raises :class:`~inbox.exceptions.ContentError` with every violation found.
     """
-    ck = _Checker()
+    ck = _Checker(app_id)
     if raw is None:
         ck.required(path)
         raise ContentError(ck.violations)
-    obj = ck.mapping(raw, path)
-    if obj is None:
+    checked = _object(ck, raw, path, _CONTENT_FIELDS[allow_system], dropped=("contentType",))
+    if checked is None:
         raise ContentError(ck.violations)
+    obj, out = checked
 
-    sendable = CONTENT_TYPES if allow_system else tuple(k for k in CONTENT_TYPES if k != "system")
-    present = [key for key in CONTENT_TYPES if _is_set(obj, key)]
-    preview_given: str | None = None
-    title: str | None = None
-    payload: dict[str, object] | None = None
-    for name, value, sub in ck.fields(
-        obj, path, ("previewText", "title", *CONTENT_TYPES), ("contentType",)
-    ):
-        if name == "previewText":
-            preview_given = ck.string(value, sub, max_len=MAX_PREVIEW_TEXT_LENGTH)
-        elif name == "title":
-            title = ck.string(value, sub, max_len=_MAX_TITLE)
-        elif name not in sendable:
-            ck.add(sub, "system messages cannot be sent through the API", RULE_NOT_ALLOWED)
-        elif name in _PAYLOADS_WITH_BUTTONS:
-            payload = _PAYLOADS_WITH_BUTTONS[name](ck, value, sub, app_id)
-        else:
-            payload = _PAYLOADS[name](ck, value, sub)
-    if not present:
-        ck.add(path, f"must contain one of {_oneof_names(sendable)}", RULE_REQUIRED_ONE_OF)
-    elif len(present) > 1:
-        ck.add(path, f"must contain exactly one of {_oneof_names(sendable)}", RULE_ONE_OF)
+    present = [spec for spec in CONTENT_TYPES if _is_set(obj, spec.key)]
+    sendable = [spec.key for spec in CONTENT_TYPES if allow_system or spec.api_sendable]
+    ck.exactly_one(path, len(present), sendable)
     ck.raise_if_any()
-    if payload is None:
+    spec = present[0]
+    payload = out.get(spec.key)
+    if not isinstance(payload, dict):
         raise AssertionError("unreachable: one valid payload was checked")
 
-    key = present[0]
-    content_type = CONTENT_TYPE_BY_KEY[key]
-    if preview_given is not None and preview_given.strip():
+    preview_given = out.get("previewText")
+    if isinstance(preview_given, str) and preview_given.strip():
         preview_text = preview_given
     else:
-        preview_text = derive_preview_text(content_type, payload)
+        preview_text = derive_preview_text(spec.value, payload)
     content: dict[str, object] = {"previewText": preview_text}
-    if title is not None:
-        content["title"] = title
-    content[key] = payload
-    content["contentType"] = content_type
-    return NormalizedContent(content_type=content_type, content=content, preview_text=preview_text)
-
-
-# --- preview text ------------------------------------------------------------------------------
+    if "title" in out:
+        content["title"] = out["title"]
+    content[spec.key] = payload
+    content["contentType"] = spec.value
+    return NormalizedContent(content_type=spec.value, content=content, preview_text=preview_text)
 
 
 def _collapse(text: str) -> str:
@@ -637,27 +654,6 @@ def _truncate(text: str) -> str:
     return text[: MAX_PREVIEW_TEXT_LENGTH - 1].rstrip() + "…"
 
 
-def _str_field(obj: object, key: str) -> str:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else ""
-
-
-def _media_label(item: object) -> str:
-    if not isinstance(item, dict):
-        return ""
-    if isinstance(item.get("image"), dict):
-        return _str_field(item["image"], "filename") or "Image"
-    if isinstance(item.get("file"), dict):
-        filename = _str_field(item["file"], "filename")
-        return f"File: {filename}" if filename else "File"
-    return ""
-
-
-def _list_field(obj: Mapping[str, object], key: str) -> list[object]:
-    value = obj.get(key)
-    return value if isinstance(value, list) else []
-
-
 def derive_preview_text(content_type: str, payload: dict[str, object]) -> str:
     """The conversation-list summary of a payload, when the sender gave no ``previewText``.
 
@@ -666,21 +662,8 @@ def derive_preview_text(content_type: str, payload: dict[str, object]) -> str:
     """
     if not isinstance(payload, dict):
         return ""
-    kind = content_type.lower()
-    candidates: list[str] = []
-    if kind == "basic":
-        items = _list_field(payload, "items")
-        candidates = [_str_field(item, "text") for item in items]
-        candidates += [_media_label(item) for item in items]
-    elif kind == "template":
-        candidates = [_str_field(payload, "title")]
-        candidates += [line for line in _list_field(payload, "textLines") if isinstance(line, str)]
-        candidates.append("Card")
-    elif kind in ("minimal", "system"):
-        candidates = [_str_field(payload, "text")]
-    elif kind == "form":
-        candidates = [_str_field(payload, "title")]
-    for candidate in candidates:
+    spec = CONTENT_TYPE_BY_KEY.get(content_type.lower())
+    for candidate in spec.preview(payload) if spec else ():
         collapsed = _collapse(candidate)
         if collapsed:
             return _truncate(collapsed)
@@ -689,38 +672,42 @@ def derive_preview_text(content_type: str, payload: dict[str, object]) -> str:
 
 # --- badges and channels -----------------------------------------------------------------------
 
+_BADGES = _list_of(
+    _record(
+        {
+            "text": _string(max_len=_MAX_BADGE_TEXT),
+            "iconUrl": _OPTIONAL_URL,
+            "badgeVisibility": _enum(
+                _BADGE_VISIBILITIES,
+                unknown="UNKNOWN_BADGE_VISIBILITY",
+                default="BUSINESS_AND_PARTICIPANT",
+            ),
+        },
+        dropped=("icon",),
+        defaults={"badgeVisibility": "BUSINESS_AND_PARTICIPANT"},
+    ),
+    max_size=_MAX_BADGES,
+)
+
 
 def normalize_badges(raw: object, *, path: str = "message.badges") -> list[dict[str, object]]:
-    """Validate ``message.badges`` (absent or ``None`` → ``[]``); raises :class:`ContentError`."""
+    """Validate ``message.badges`` (absent or ``None`` → ``[]``); raises ``ContentError``."""
     ck = _Checker()
-    badges: list[dict[str, object]] = []
-    items = [] if raw is None else ck.array(raw, path, max_size=_MAX_BADGES) or []
-    for index, item in enumerate(items):
-        item_path = f"{path}[{index}]"
-        obj = ck.mapping(item, item_path)
-        if obj is None:
-            continue
-        out: dict[str, object] = {"badgeVisibility": "BUSINESS_AND_PARTICIPANT"}
-        known = ("text", "iconUrl", "badgeVisibility")
-        for name, value, sub in ck.fields(obj, item_path, known, ("icon",)):
-            result: str | None
-            if name == "text":
-                result = ck.string(value, sub, max_len=_MAX_BADGE_TEXT)
-            elif name == "iconUrl":
-                result = _optional_url(ck, value, sub, max_len=_MAX_URL)
-            else:
-                result = ck.enum(
-                    value,
-                    sub,
-                    _BADGE_VISIBILITIES,
-                    unknown="UNKNOWN_BADGE_VISIBILITY",
-                    default="BUSINESS_AND_PARTICIPANT",
-                )
-            if result is not None:
-                out[name] = result
-        badges.append(_ordered(out, known))
+    badges = [] if raw is None else _BADGES(ck, raw, path)
     ck.raise_if_any()
-    return badges
+    # Every badge checked out, so each is a dict.
+    return cast(list[dict[str, object]], badges)
+
+
+# The channel fields of a message, checked in this order; other keys of the message are ignored.
+_CHANNEL_FIELDS: Mapping[str, _Check] = {
+    "targetChannels": _list_of(_enum(_CHANNEL_TYPES), max_size=_MAX_TARGET_CHANNELS),
+    "sourceChannel": _enum((_UNKNOWN_CHANNEL, *_CHANNEL_TYPES)),
+    "targetChannelIds": _list_of(
+        _string(min_len=1, max_len=_MAX_CHANNEL_ID), max_size=_MAX_CHANNEL_IDS
+    ),
+    "sourceChannelId": _optional(_string(max_len=_MAX_CHANNEL_ID)),
+}
 
 
 def normalize_channel_fields(
@@ -729,7 +716,7 @@ def normalize_channel_fields(
     """Validate the channel fields of a message; other keys of ``raw_message`` are ignored.
 
     Returns ``{"targetChannels": [...], "sourceChannel": str, "targetChannelIds": [...],
-    "sourceChannelId": str | None}``; raises :class:`ContentError`.
+    "sourceChannelId": str | None}``; raises ``ContentError``.
     """
     ck = _Checker()
     result: dict[str, object] = {
@@ -741,34 +728,9 @@ def normalize_channel_fields(
     message = ck.mapping(raw_message, path)
     if message is None:
         raise ContentError(ck.violations)
-
-    value = message.get("targetChannels")
-    sub = f"{path}.targetChannels"
-    if value is not None:
-        channels = ck.array(value, sub, max_size=_MAX_TARGET_CHANNELS) or []
-        result["targetChannels"] = [
-            ck.enum(channel, f"{sub}[{index}]", _CHANNEL_TYPES)
-            for index, channel in enumerate(channels)
-        ]
-
-    value = message.get("sourceChannel")
-    if value is not None:
-        sub = f"{path}.sourceChannel"
-        result["sourceChannel"] = ck.enum(value, sub, (_UNKNOWN_CHANNEL, *_CHANNEL_TYPES))
-
-    value = message.get("targetChannelIds")
-    sub = f"{path}.targetChannelIds"
-    if value is not None:
-        ids = ck.array(value, sub, max_size=_MAX_CHANNEL_IDS) or []
-        result["targetChannelIds"] = [
-            ck.string(channel_id, f"{sub}[{index}]", min_len=1, max_len=_MAX_CHANNEL_ID)
-            for index, channel_id in enumerate(ids)
-        ]
-
-    value = message.get("sourceChannelId")
-    if value is not None and value != "":
-        sub = f"{path}.sourceChannelId"
-        result["sourceChannelId"] = ck.string(value, sub, max_len=_MAX_CHANNEL_ID)
-
+    for name, check in _CHANNEL_FIELDS.items():
+        value = message.get(name)
+        if value is not None:
+            result[name] = check(ck, value, f"{path}.{name}")
     ck.raise_if_any()
     return result

@@ -1,51 +1,92 @@
-"""Errors the services and selectors raise; the API layer renders them in Wix's envelope."""
+"""The one error vocabulary: Wix's rule codes, field violations, and the application errors the
+services and selectors raise. The API layer renders them in Wix's envelope (``inbox.api.errors``).
+
+Pure Python, no Django: ``inbox.content`` and every layer above it import from here.
+"""
 
 from __future__ import annotations
 
-from inbox.content import ContentError, Violation
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+# Wix ``violatedRule`` values: every field violation names one of these.
+# Presence: a field missing, one that must not be there, a oneof with none or several set.
+RULE_REQUIRED: Final = "REQUIRED_FIELD"
+RULE_NOT_ALLOWED: Final = "FIELD_NOT_ALLOWED"
+RULE_REQUIRED_ONE_OF: Final = "REQUIRED_ONE_OF_FIELD"
+RULE_ONE_OF: Final = "ONE_OF_ALIGNMENT"
+# Bounds: of a string's length, of a list's size, of a number.
+RULE_MAX_LENGTH: Final = "MAX_LENGTH"
+RULE_MIN_LENGTH: Final = "MIN_LENGTH"
+RULE_MAX_SIZE: Final = "MAX_SIZE"
+RULE_MIN_SIZE: Final = "MIN_SIZE"
+RULE_MAX: Final = "MAX"
+RULE_MIN: Final = "MIN"
+# Values: malformed, not one of an enum's values, or (our own rule) naming something, such as a
+# button's interactionId, that does not exist.
+RULE_FORMAT: Final = "FORMAT"
+RULE_ENUM: Final = "INVALID_ENUM_VALUE"
+RULE_EXISTS: Final = "EXISTS"
+
+# The error codes of DRF serializer fields and Django form fields (the FilterSets' forms) in Wix's
+# terms; any other code (``invalid``, ``not_a_list`` …) is a FORMAT violation.
+RULE_BY_ERROR_CODE: Final[Mapping[str, str]] = {
+    "required": RULE_REQUIRED,
+    "null": RULE_REQUIRED,
+    "blank": RULE_MIN_LENGTH,
+    "invalid_choice": RULE_ENUM,
+    "max_length": RULE_MAX_LENGTH,
+    "min_length": RULE_MIN_LENGTH,
+    "max_value": RULE_MAX,
+    "min_value": RULE_MIN,
+}
 
 
-class InboxError(Exception):
-    """An application error: an HTTP status plus a Wix ``applicationError.code``."""
-
-    status_code = 400
-    code = "BAD_REQUEST"
-    default_message = "Bad request"
-
-    def __init__(self, message: str | None = None, *, data: dict[str, object] | None = None):
-        self.message = message or self.default_message
-        self.data = data or {}
-        super().__init__(self.message)
+def rule_for_error_code(code: str | None) -> str:
+    """The Wix rule of a DRF or Django form error code."""
+    return RULE_BY_ERROR_CODE.get(code or "", RULE_FORMAT)
 
 
-class ConversationNotFound(InboxError):
-    status_code = 404
-    code = "CONVERSATION_NOT_FOUND"
-    default_message = "Conversation not found"
+# The ``applicationError.code`` of a failure that has none of its own (DRF's exceptions, Django's
+# 404 and PermissionDenied): its HTTP status in CONSTANT_CASE, as Wix's SDK makes it up.
+CODE_BY_STATUS: Final[Mapping[int, str]] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RESOURCE_EXHAUSTED",
+}
 
 
-class NotJoinedChatroom(InboxError):
-    status_code = 403
-    code = "NOT_JOINED_CHATROOM"
-    default_message = "The caller is not a party to this conversation"
+def code_for_status(status: int) -> str:
+    return CODE_BY_STATUS.get(status, CODE_BY_STATUS[400])
 
 
-class IdentityDoesNotMatch(InboxError):
-    status_code = 403
-    code = "IDENTITY_DOES_NOT_MATCH"
-    default_message = "The caller may not send this message into this conversation"
+@dataclass(frozen=True)
+class Violation:
+    """One Wix ``fieldViolation``: where, why, and which rule."""
+
+    field: str
+    description: str
+    violated_rule: str
 
 
-class PermissionDenied(InboxError):
-    status_code = 403
-    code = "PERMISSION_DENIED"
-    default_message = "Permission denied"
+class ContentError(Exception):
+    """Raised with every violation found in the input."""
 
+    violations: list[Violation]
 
-class IdempotencyConflict(InboxError):
-    status_code = 409
-    code = "IDEMPOTENCY_KEY_REUSED"
-    default_message = "This Idempotency-Key was already used with a different request"
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = list(violations)
+        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:3])
+        if len(self.violations) > 3:
+            summary += f" (and {len(self.violations) - 3} more)"
+        super().__init__(summary or "invalid content")
 
 
 class ValidationFailed(ContentError):
@@ -54,3 +95,43 @@ class ValidationFailed(ContentError):
     @classmethod
     def single(cls, field: str, description: str, rule: str) -> ValidationFailed:
         return cls([Violation(field=field, description=description, violated_rule=rule)])
+
+
+class InboxError(Exception):
+    """An application error: an HTTP status plus a Wix ``applicationError.code``.
+
+    A subclass names its status and code in its class statement.
+    """
+
+    status_code = 400
+    code = CODE_BY_STATUS[400]
+    default_message = "Bad request"
+
+    def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code, cls.code = status, code
+
+    def __init__(self, message: str | None = None, *, data: dict[str, object] | None = None):
+        self.message = message or self.default_message
+        self.data = data or {}
+        super().__init__(self.message)
+
+
+class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
+    default_message = "Conversation not found"
+
+
+class NotJoinedChatroom(InboxError, status=403, code="NOT_JOINED_CHATROOM"):
+    default_message = "The caller is not a party to this conversation"
+
+
+class IdentityDoesNotMatch(InboxError, status=403, code="IDENTITY_DOES_NOT_MATCH"):
+    default_message = "The caller may not send this message into this conversation"
+
+
+class PermissionDenied(InboxError, status=403, code="PERMISSION_DENIED"):
+    default_message = "Permission denied"
+
+
+class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED"):
+    default_message = "This Idempotency-Key was already used with a different request"

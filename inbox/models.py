@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from inbox.content import CONTENT_TYPES
+
 # Namespace for the name-based UUIDs we derive (conversation ids, user ids on the wire, event ids).
 INBOX_NAMESPACE = uuid.UUID("5b1f7a3e-8d0c-4e6b-9a57-2f0c1d9e4b21")
 
@@ -210,12 +212,10 @@ class Message(models.Model):
         BUSINESS_AND_PARTICIPANT = "BUSINESS_AND_PARTICIPANT", "Business and participant"
         BUSINESS = "BUSINESS", "Business only (internal)"
 
-    class ContentType(models.TextChoices):
-        BASIC = "BASIC", "Basic"
-        TEMPLATE = "TEMPLATE", "Template"
-        MINIMAL = "MINIMAL", "Minimal"
-        FORM = "FORM", "Form"
-        SYSTEM = "SYSTEM", "System"
+    # One choice per entry of the content-type table. django-stubs types only the class form.
+    ContentType = models.TextChoices(  # type: ignore[call-overload]
+        "ContentType", [(spec.value, (spec.value, spec.label)) for spec in CONTENT_TYPES]
+    )
 
     class SenderKind(models.TextChoices):
         ANONYMOUS_VISITOR = Participant.Kind.ANONYMOUS_VISITOR.wire_key, "Anonymous visitor"

@@ -11,6 +11,14 @@ import pytest
 
 from inbox.content import (
     CONTENT_TYPES,
+    NormalizedContent,
+    derive_preview_text,
+    is_web_url,
+    normalize_badges,
+    normalize_channel_fields,
+    normalize_content,
+)
+from inbox.exceptions import (
     RULE_ENUM,
     RULE_FORMAT,
     RULE_MAX_LENGTH,
@@ -22,14 +30,9 @@ from inbox.content import (
     RULE_REQUIRED,
     RULE_REQUIRED_ONE_OF,
     ContentError,
-    NormalizedContent,
     Violation,
-    derive_preview_text,
-    is_web_url,
-    normalize_badges,
-    normalize_channel_fields,
-    normalize_content,
 )
+from inbox.models import Message
 
 P = "message.content"
 URL_FORMAT = "must be an absolute http(s) URL"
@@ -1044,7 +1047,14 @@ def test_content_error_shape() -> None:
 
 
 def test_content_types_constant() -> None:
-    assert CONTENT_TYPES == ("basic", "template", "minimal", "form", "system")
+    keys = tuple(spec.key for spec in CONTENT_TYPES)
+    assert keys == ("basic", "template", "minimal", "form", "system")
+    assert [spec.value for spec in CONTENT_TYPES] == [key.upper() for key in keys]
+    assert [spec.key for spec in CONTENT_TYPES if not spec.api_sendable] == ["system"]
+
+
+def test_the_model_choices_are_the_content_types_table() -> None:
+    assert Message.ContentType.choices == [(spec.value, spec.label) for spec in CONTENT_TYPES]
 
 
 # --- robustness: garbage anywhere raises ContentError, nothing else ----------------------------

@@ -27,12 +27,8 @@ from rest_framework.test import APIClient
 
 from inbox import services
 from inbox.api.parsers import storable_json_problem
-from inbox.content import (
-    ContentError,
-    normalize_badges,
-    normalize_channel_fields,
-    normalize_content,
-)
+from inbox.content import normalize_badges, normalize_channel_fields, normalize_content
+from inbox.exceptions import ContentError
 from inbox.identity import caller_for_app, caller_for_visitor, visitor_token_issue
 from inbox.models import App, Conversation, Message, Participant
 from inbox.realtime.groups import business_group, participant_group

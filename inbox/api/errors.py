@@ -25,34 +25,21 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from inbox.content import (
-    RULE_ENUM,
+from inbox.exceptions import (
     RULE_FORMAT,
-    RULE_MAX_LENGTH,
-    RULE_MIN_LENGTH,
-    RULE_REQUIRED,
     ContentError,
+    InboxError,
+    PermissionDenied,
     Violation,
+    code_for_status,
+    rule_for_error_code,
 )
-from inbox.exceptions import InboxError
 
 logger = logging.getLogger("inbox")
 
-# DRF field error codes → Wix violated rules.
-_RULES = {
-    "required": RULE_REQUIRED,
-    "null": RULE_REQUIRED,
-    "blank": RULE_MIN_LENGTH,
-    "invalid_choice": RULE_ENUM,
-    "max_length": RULE_MAX_LENGTH,
-    "min_length": RULE_MIN_LENGTH,
-    "max_value": "MAX",
-    "min_value": "MIN",
-}
-
 
 def application_error(
-    status: int, code: str, message: str, data: dict[str, Any] | None = None
+    code: str, message: str, data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     return {
         "message": message,
@@ -95,7 +82,7 @@ def flatten_drf_errors(detail: Any, path: str = "") -> list[Violation]:
                 Violation(
                     field=path,
                     description=str(item),
-                    violated_rule=_RULES.get(getattr(item, "code", ""), RULE_FORMAT),
+                    violated_rule=rule_for_error_code(getattr(item, "code", None)),
                 )
                 for item in detail
             ]
@@ -112,56 +99,45 @@ def _drf_response(exc: drf.APIException) -> tuple[int, dict[str, Any]]:
         violations = flatten_drf_errors(exc.detail)
         if violations:
             return 400, validation_error(violations)
-    codes = {
-        400: "BAD_REQUEST",
-        401: "UNAUTHENTICATED",
-        403: "PERMISSION_DENIED",
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        406: "NOT_ACCEPTABLE",
-        413: "PAYLOAD_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-        429: "RESOURCE_EXHAUSTED",
-    }
     message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
-    return status, application_error(status, codes.get(status, "BAD_REQUEST"), str(message))
+    return status, application_error(code_for_status(status), str(message))
 
 
 # What Django raises while reading a request (body, query string, multipart, Host) before any
 # inbox code sees it: each class answers with its own status and a fixed description (the
 # exception's own text can name settings or paths). Checked in order, most specific first.
-_REQUEST_PARSING_ERRORS: tuple[tuple[type[Exception], int, str, str], ...] = (
-    (RequestDataTooBig, 413, "PAYLOAD_TOO_LARGE", "Request body is too large"),
-    (TooManyFieldsSent, 400, "BAD_REQUEST", "Too many query or form parameters"),
-    (TooManyFilesSent, 400, "BAD_REQUEST", "Too many files in the request"),
-    (SuspiciousOperation, 400, "BAD_REQUEST", "Malformed request"),
-    (BadRequest, 400, "BAD_REQUEST", "Malformed request"),
+_REQUEST_PARSING_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (RequestDataTooBig, 413, "Request body is too large"),
+    (TooManyFieldsSent, 400, "Too many query or form parameters"),
+    (TooManyFilesSent, 400, "Too many files in the request"),
+    (SuspiciousOperation, 400, "Malformed request"),
+    (BadRequest, 400, "Malformed request"),
 )
 
 
 def request_parsing_error(exc: Exception) -> tuple[int, dict[str, Any]] | None:
     """The envelope for an error Django raised while parsing the request, or None."""
-    for cls, status, code, message in _REQUEST_PARSING_ERRORS:
+    for cls, status, message in _REQUEST_PARSING_ERRORS:
         if isinstance(exc, cls):
             logger.warning("inbox: refused request: %s: %s", type(exc).__name__, exc)
-            return status, application_error(status, code, message)
+            return status, application_error(code_for_status(status), message)
     return None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler of every inbox view."""
     headers: dict[str, str] = {}
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied()
     if isinstance(exc, ContentError):
         status, body = 400, validation_error(exc.violations)
     elif isinstance(exc, InboxError):
         status = exc.status_code
-        body = application_error(status, exc.code, exc.message, exc.data)
+        body = application_error(exc.code, exc.message, exc.data)
     elif isinstance(exc, Http404):
-        status, body = 404, application_error(404, "NOT_FOUND", "Not found")
+        status, body = 404, application_error(code_for_status(404), "Not found")
     elif parsing_error := request_parsing_error(exc):
         status, body = parsing_error
-    elif isinstance(exc, DjangoPermissionDenied):
-        status, body = 403, application_error(403, "PERMISSION_DENIED", "Permission denied")
     elif isinstance(exc, drf.APIException):
         status, body = _drf_response(exc)
         wait = getattr(exc, "wait", None)
@@ -187,4 +163,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 @csrf_exempt  # an unknown path answers 404 whatever the method, not Django's HTML CSRF page
 def not_found_view(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
     """Unknown paths under the API prefix answer in the envelope, not Django's HTML 404."""
-    return JsonResponse(application_error(404, "NOT_FOUND", "No such endpoint"), status=404)
+    return JsonResponse(application_error(code_for_status(404), "No such endpoint"), status=404)

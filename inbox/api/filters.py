@@ -7,12 +7,15 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
-from inbox.content import RULE_FORMAT, Violation
-from inbox.exceptions import ValidationFailed
+from inbox.exceptions import (
+    RULE_ENUM,
+    RULE_FORMAT,
+    ValidationFailed,
+    Violation,
+    rule_for_error_code,
+)
 from inbox.models import Conversation, Participant
 
-# Form error codes → Wix violated rules.
-_RULES = {"invalid_choice": "ENUM", "max_length": "MAX_LENGTH", "invalid": RULE_FORMAT}
 _BOOLEANS = {"true": "true", "1": "true", "false": "false", "0": "false"}
 
 
@@ -71,7 +74,7 @@ def filter_conversations(
     if data.get("participantKind") == "":
         # The form field reads an empty choice as "no filter"; the schema's enum has no "".
         kinds = ", ".join(Participant.Kind.values)
-        violations.append(Violation("participantKind", f"must be one of {kinds}", "ENUM"))
+        violations.append(Violation("participantKind", f"must be one of {kinds}", RULE_ENUM))
     if violations:
         raise ValidationFailed(violations)
     filterset = ConversationFilter(data=data, queryset=queryset)
@@ -81,7 +84,7 @@ def filter_conversations(
                 Violation(
                     name,
                     str(error.message % (error.params or {})),
-                    _RULES.get(error.code or "", RULE_FORMAT),
+                    rule_for_error_code(error.code),
                 )
                 for name, errors in filterset.errors.as_data().items()
                 for error in errors

@@ -14,8 +14,7 @@ from typing import Any
 
 from django.core import signing
 
-from inbox.content import RULE_FORMAT
-from inbox.exceptions import ValidationFailed
+from inbox.exceptions import RULE_FORMAT, ValidationFailed
 from inbox.selectors import ASC, ConversationPosition, MessagePage
 
 CURSOR_SALT = "inbox.messages.cursor"

@@ -18,8 +18,7 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 from inbox.conf import inbox_settings
-from inbox.content import RULE_FORMAT
-from inbox.exceptions import ValidationFailed
+from inbox.exceptions import RULE_FORMAT, ValidationFailed
 
 _SNAKE = re.compile(r"_([a-z0-9])")
 

@@ -1,7 +1,10 @@
-"""What the OpenAPI schema (drf-spectacular) says about the inbox endpoints beyond the views'
-``extend_schema``: the error envelope every operation may answer with, the credentials, and the
-shape of list responses (envelopes, never bare arrays). The schema is fuzzed against the running
-server (tests/test_fuzz.py), so it must say exactly what the server does.
+"""What the OpenAPI schema (drf-spectacular) says about the inbox endpoints, all in one place:
+the response bodies (built by ``inbox.wire``, described here by schema-only serializers), the
+query parameters of the list endpoints, the error envelope every operation may answer with, the
+credentials, and the shape of list responses (envelopes, never bare arrays). The views name these
+in their ``extend_schema``; the request serializers, which also validate, stay in
+``inbox.api.serializers``. The schema is fuzzed against the running server (tests/test_fuzz.py),
+so it must say exactly what the server does.
 """
 
 from __future__ import annotations
@@ -11,7 +14,12 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from inbox.api.serializers import DIRECTIONS, VISIBILITIES
+from inbox.models import Message, Participant
 
 # Statuses any inbox operation may answer with, always in Wix's envelope.
 ERROR_STATUSES = {
@@ -34,6 +42,165 @@ RETRY_AFTER = {
         "required": True,
     }
 }
+
+# --- parameters --------------------------------------------------------------------------------
+
+CONVERSATION_LIST_PARAMETERS = [
+    OpenApiParameter("unread", bool, description="Only conversations with unread messages."),
+    OpenApiParameter("participantKind", str, enum=Participant.Kind.values),
+    OpenApiParameter("q", str, description="Text in the participant's name or the preview."),
+    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
+    OpenApiParameter("paging.cursor", str),
+]
+
+MESSAGE_LIST_PARAMETERS = [
+    OpenApiParameter("conversationId", OpenApiTypes.UUID, required=True),
+    OpenApiParameter("visibility", str, required=True, enum=VISIBILITIES),
+    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
+    OpenApiParameter("paging.cursor", str),
+    OpenApiParameter("sorting.fieldName", str, enum=["sequence"]),
+    OpenApiParameter("sorting.order", str, enum=["ASC", "DESC"]),
+    OpenApiParameter(
+        ".r", str, description="Wix SDK form: base64url JSON of the whole request, no padding."
+    ),
+]
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    description="A retry with the same key returns the original message.",
+)
+
+
+# --- responses (schema only; bodies come from inbox.wire) ---------------------------------------
+
+
+class IdentificationDataSerializer(serializers.Serializer[Any]):
+    anonymousVisitorId = serializers.UUIDField(required=False)
+    memberId = serializers.UUIDField(required=False)
+    wixUserId = serializers.UUIDField(required=False)
+    appId = serializers.UUIDField(required=False)
+    contactId = serializers.UUIDField(required=False)
+
+
+class ContentSerializer(serializers.Serializer[Any]):
+    previewText = serializers.CharField(max_length=256)
+    title = serializers.CharField(required=False)
+    basic = serializers.DictField(required=False)
+    template = serializers.DictField(required=False)
+    minimal = serializers.DictField(required=False)
+    form = serializers.DictField(required=False)
+    system = serializers.DictField(required=False)
+    contentType = serializers.ChoiceField(choices=Message.ContentType.values)
+
+
+class MessageSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    content = ContentSerializer()
+    sender = IdentificationDataSerializer()
+    badges = serializers.ListField(child=serializers.DictField())
+    targetChannels = serializers.ListField(child=serializers.CharField())
+    sourceChannel = serializers.CharField()
+    targetChannelIds = serializers.ListField(child=serializers.CharField())
+    sourceChannelId = serializers.CharField(required=False)
+    appId = serializers.UUIDField(required=False)
+    visibility = serializers.ChoiceField(choices=VISIBILITIES)
+    sequence = serializers.CharField(help_text="int64 as a decimal string")
+    direction = serializers.ChoiceField(choices=DIRECTIONS)
+    createdDate = serializers.DateTimeField()
+    silent = serializers.BooleanField()
+
+
+class DisplayDataSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    imageUrl = serializers.CharField(allow_null=True)
+
+
+class ConversationSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    participant = IdentificationDataSerializer()
+    channels = serializers.ListField(child=serializers.CharField())
+    businessDisplayData = DisplayDataSerializer()
+    participantDisplayData = DisplayDataSerializer()
+
+
+class GetOrCreateConversationResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    newConversation = serializers.BooleanField()
+
+
+class GetConversationResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+
+
+class SendMessageResponseSerializer(serializers.Serializer[Any]):
+    message = MessageSerializer()
+
+
+class CursorsSerializer(serializers.Serializer[Any]):
+    next = serializers.CharField(required=False)
+    prev = serializers.CharField(required=False)
+    resume = serializers.CharField(
+        required=False, help_text="Our extension: where a poller continues later (ASC polling)."
+    )
+
+
+class PagingMetadataSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    cursors = CursorsSerializer()
+
+
+class ListMessagesResponseSerializer(serializers.Serializer[Any]):
+    messages = MessageSerializer(many=True)
+    pagingMetadata = PagingMetadataSerializer()
+
+
+class VisitorResponseSerializer(serializers.Serializer[Any]):
+    anonymousVisitorId = serializers.UUIDField()
+    token = serializers.CharField()
+
+
+class EmptyResponseSerializer(serializers.Serializer[Any]):
+    pass
+
+
+class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    merged = serializers.BooleanField(help_text="Whether this call merged a conversation.")
+
+
+class ConversationRowSerializer(serializers.Serializer[Any]):
+    conversation = ConversationSerializer()
+    participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
+    previewText = serializers.CharField(help_text="Preview of the last non-silent message.")
+    lastSequence = serializers.CharField(help_text="Highest sequence in the conversation (int64).")
+    lastMessageSequence = serializers.CharField(
+        help_text="Sequence of the last non-silent message."
+    )
+    lastActivityDate = serializers.DateTimeField(allow_null=True)
+    lastMessageDirection = serializers.CharField(
+        allow_null=True, help_text="The last message's direction; null before the first message."
+    )
+    lastMessageVisibility = serializers.CharField(
+        allow_null=True, help_text="The last message's visibility; null before the first message."
+    )
+    unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
+    readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
+    participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")
+
+
+class ListConversationsResponseSerializer(serializers.Serializer[Any]):
+    conversations = ConversationRowSerializer(many=True)
+    pagingMetadata = PagingMetadataSerializer()
+
+
+class ReadResponseSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    readBy = IdentificationDataSerializer()
+    sequence = serializers.CharField(help_text="Where the cursor stands now (int64).")
+
+
+# --- errors ------------------------------------------------------------------------------------
 
 
 class FieldViolationSerializer(serializers.Serializer[Any]):
@@ -66,6 +233,9 @@ class ErrorEnvelopeSerializer(serializers.Serializer[Any]):
 
     message = serializers.CharField()
     details = ErrorDetailsSerializer()
+
+
+# --- drf-spectacular hooks ---------------------------------------------------------------------
 
 
 class InboxAutoSchema(AutoSchema):

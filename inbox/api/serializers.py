@@ -1,8 +1,7 @@
-"""Request shapes (validated into plain values) and response shapes (for the OpenAPI schema).
+"""Request shapes, validated into plain values (``parse_*``), and shared by the OpenAPI schema.
 
-Responses themselves are built by ``inbox.wire`` so that REST bodies and event payloads are the
-same bytes; the output serializers here describe them for drf-spectacular and are checked
-against real responses by the schema tests.
+Responses are built by ``inbox.wire`` so that REST bodies and event payloads are the same bytes;
+the schema-only serializers that describe them live in ``inbox.api.schema``.
 """
 
 from __future__ import annotations
@@ -17,18 +16,17 @@ from typing import Any
 from rest_framework import serializers
 
 from inbox.api.errors import flatten_drf_errors
-from inbox.content import (
+from inbox.content import normalize_badges, normalize_channel_fields, normalize_content
+from inbox.exceptions import (
     RULE_FORMAT,
+    RULE_NOT_ALLOWED,
     RULE_ONE_OF,
     RULE_REQUIRED,
     RULE_REQUIRED_ONE_OF,
     ContentError,
+    ValidationFailed,
     Violation,
-    normalize_badges,
-    normalize_channel_fields,
-    normalize_content,
 )
-from inbox.exceptions import ValidationFailed
 from inbox.models import Message, Participant
 from inbox.selectors import ASC, DESC
 from inbox.services import MessageDraft, SendAs
@@ -129,7 +127,7 @@ def parse_participant_id(data: dict[str, Any], *, required: bool) -> tuple[str, 
     unknown = sorted(set(raw) - set(PARTICIPANT_KEYS))
     _raise_if(
         [
-            Violation(f"participantId.{key}", "is not a participant id field", "FIELD_NOT_ALLOWED")
+            Violation(f"participantId.{key}", "is not a participant id field", RULE_NOT_ALLOWED)
             for key in unknown
         ]
     )
@@ -328,137 +326,3 @@ def parse_interaction_request(data: dict[str, Any]) -> InteractionRequest:
 
 class VisitorClaimRequestSerializer(serializers.Serializer[Any]):
     token = serializers.CharField(max_length=4096, help_text="The visitor token to claim.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Responses (schema only; bodies come from inbox.wire)
-
-
-class IdentificationDataSerializer(serializers.Serializer[Any]):
-    anonymousVisitorId = serializers.UUIDField(required=False)
-    memberId = serializers.UUIDField(required=False)
-    wixUserId = serializers.UUIDField(required=False)
-    appId = serializers.UUIDField(required=False)
-    contactId = serializers.UUIDField(required=False)
-
-
-class ContentSerializer(serializers.Serializer[Any]):
-    previewText = serializers.CharField(max_length=256)
-    title = serializers.CharField(required=False)
-    basic = serializers.DictField(required=False)
-    template = serializers.DictField(required=False)
-    minimal = serializers.DictField(required=False)
-    form = serializers.DictField(required=False)
-    system = serializers.DictField(required=False)
-    contentType = serializers.ChoiceField(choices=Message.ContentType.values)
-
-
-class MessageSerializer(serializers.Serializer[Any]):
-    id = serializers.CharField()
-    content = ContentSerializer()
-    sender = IdentificationDataSerializer()
-    badges = serializers.ListField(child=serializers.DictField())
-    targetChannels = serializers.ListField(child=serializers.CharField())
-    sourceChannel = serializers.CharField()
-    targetChannelIds = serializers.ListField(child=serializers.CharField())
-    sourceChannelId = serializers.CharField(required=False)
-    appId = serializers.UUIDField(required=False)
-    visibility = serializers.ChoiceField(choices=VISIBILITIES)
-    sequence = serializers.CharField(help_text="int64 as a decimal string")
-    direction = serializers.ChoiceField(choices=DIRECTIONS)
-    createdDate = serializers.DateTimeField()
-    silent = serializers.BooleanField()
-
-
-class DisplayDataSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField()
-    imageUrl = serializers.CharField(allow_null=True)
-
-
-class ConversationSerializer(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    participant = IdentificationDataSerializer()
-    channels = serializers.ListField(child=serializers.CharField())
-    businessDisplayData = DisplayDataSerializer()
-    participantDisplayData = DisplayDataSerializer()
-
-
-class GetOrCreateConversationResponseSerializer(serializers.Serializer[Any]):
-    conversation = ConversationSerializer()
-    newConversation = serializers.BooleanField()
-
-
-class GetConversationResponseSerializer(serializers.Serializer[Any]):
-    conversation = ConversationSerializer()
-
-
-class SendMessageResponseSerializer(serializers.Serializer[Any]):
-    message = MessageSerializer()
-
-
-class CursorsSerializer(serializers.Serializer[Any]):
-    next = serializers.CharField(required=False)
-    prev = serializers.CharField(required=False)
-    resume = serializers.CharField(
-        required=False, help_text="Our extension: where a poller continues later (ASC polling)."
-    )
-
-
-class PagingMetadataSerializer(serializers.Serializer[Any]):
-    count = serializers.IntegerField()
-    cursors = CursorsSerializer()
-
-
-class ListMessagesResponseSerializer(serializers.Serializer[Any]):
-    messages = MessageSerializer(many=True)
-    pagingMetadata = PagingMetadataSerializer()
-
-
-class VisitorResponseSerializer(serializers.Serializer[Any]):
-    anonymousVisitorId = serializers.UUIDField()
-    token = serializers.CharField()
-
-
-class EmptyResponseSerializer(serializers.Serializer[Any]):
-    pass
-
-
-class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
-    conversation = ConversationSerializer()
-    merged = serializers.BooleanField(help_text="Whether this call merged a conversation.")
-
-
-class ConversationRowSerializer(serializers.Serializer[Any]):
-    conversation = ConversationSerializer()
-    participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
-    previewText = serializers.CharField(help_text="Preview of the last non-silent message.")
-    lastSequence = serializers.CharField(help_text="Highest sequence in the conversation (int64).")
-    lastMessageSequence = serializers.CharField(
-        help_text="Sequence of the last non-silent message."
-    )
-    lastActivityDate = serializers.DateTimeField(allow_null=True)
-    lastMessageDirection = serializers.CharField(
-        allow_null=True, help_text="The last message's direction; null before the first message."
-    )
-    lastMessageVisibility = serializers.CharField(
-        allow_null=True, help_text="The last message's visibility; null before the first message."
-    )
-    unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
-    readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
-    participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")
-
-
-class ListConversationsResponseSerializer(serializers.Serializer[Any]):
-    conversations = ConversationRowSerializer(many=True)
-    pagingMetadata = PagingMetadataSerializer()
-
-
-class ReadResponseSerializer(serializers.Serializer[Any]):
-    conversationId = serializers.UUIDField()
-    readBy = IdentificationDataSerializer()
-    sequence = serializers.CharField(help_text="Where the cursor stands now (int64).")
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    message = serializers.CharField()
-    details = serializers.DictField()

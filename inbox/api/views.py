@@ -9,13 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +21,7 @@ from inbox.api import serializers as s
 from inbox.api.authentication import CredentialAuthentication, InboxSessionAuthentication
 from inbox.api.errors import exception_handler
 from inbox.api.filters import filter_conversations
+from inbox.api.negotiation import JSONOnlyNegotiation
 from inbox.api.pagination import (
     CONVERSATION_DEFAULT_LIMIT,
     CONVERSATION_MAX_LIMIT,
@@ -42,10 +39,26 @@ from inbox.api.parsers import (
     query_request,
     refuse_oversized_body,
 )
-from inbox.api.schema import InboxAutoSchema
+from inbox.api.permissions import HasCaller
+from inbox.api.schema import (
+    CONVERSATION_LIST_PARAMETERS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    MESSAGE_LIST_PARAMETERS,
+    EmptyResponseSerializer,
+    GetConversationResponseSerializer,
+    GetOrCreateConversationResponseSerializer,
+    InboxAutoSchema,
+    ListConversationsResponseSerializer,
+    ListMessagesResponseSerializer,
+    ReadResponseSerializer,
+    SendMessageResponseSerializer,
+    VisitorClaimResponseSerializer,
+    VisitorResponseSerializer,
+)
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
-from inbox.content import RULE_FORMAT
 from inbox.exceptions import (
+    RULE_FORMAT,
+    RULE_REQUIRED,
     NotJoinedChatroom,
     PermissionDenied,
     ValidationFailed,
@@ -55,23 +68,6 @@ from inbox.models import Participant
 from inbox.wire import conversation_json, conversation_row_json, message_json
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
-
-
-class JSONOnlyNegotiation(BaseContentNegotiation):
-    """Always JSON, whatever ``Accept`` says: no HTML page, no 406."""
-
-    def select_parser(self, request: Request, parsers: Any) -> Any:
-        return parsers[0]
-
-    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
-        return renderers[0], renderers[0].media_type
-
-
-class HasCaller(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not isinstance(request.auth, Caller):
-            raise NotAuthenticated("Authentication credentials were not provided")
-        return True
 
 
 class InboxViewSet(viewsets.ViewSet):
@@ -119,15 +115,6 @@ def _uuid_path(value: str, field: str) -> uuid.UUID:
         raise ValidationFailed.single(field, "must be a GUID", RULE_FORMAT) from None
 
 
-CONVERSATION_LIST_PARAMETERS = [
-    OpenApiParameter("unread", bool, description="Only conversations with unread messages."),
-    OpenApiParameter("participantKind", str, enum=Participant.Kind.values),
-    OpenApiParameter("q", str, description="Text in the participant's name or the preview."),
-    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
-    OpenApiParameter("paging.cursor", str),
-]
-
-
 class ConversationViewSet(InboxViewSet):
     """Conversations: Wix's get-or-create and get, plus our staff list and read cursor."""
 
@@ -137,7 +124,7 @@ class ConversationViewSet(InboxViewSet):
     @extend_schema(
         operation_id="getOrCreateConversation",
         request=s.GetOrCreateConversationRequestSerializer,
-        responses={200: s.GetOrCreateConversationResponseSerializer},
+        responses={200: GetOrCreateConversationResponseSerializer},
         summary="Get or create the conversation of a participant",
     )
     def create(self, request: Request) -> Response:
@@ -168,7 +155,7 @@ class ConversationViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="getConversation",
-        responses={200: s.GetConversationResponseSerializer},
+        responses={200: GetConversationResponseSerializer},
         summary="Get a conversation",
     )
     def retrieve(self, request: Request, conversation_id: str) -> Response:
@@ -182,7 +169,7 @@ class ConversationViewSet(InboxViewSet):
     @extend_schema(
         operation_id="listConversations",
         parameters=CONVERSATION_LIST_PARAMETERS,
-        responses={200: s.ListConversationsResponseSerializer},
+        responses={200: ListConversationsResponseSerializer},
         summary="List conversations for the staff inbox, newest activity first (our extension)",
     )
     def list(self, request: Request) -> Response:
@@ -217,7 +204,7 @@ class ConversationViewSet(InboxViewSet):
     @extend_schema(
         operation_id="markConversationRead",
         request=s.ReadRequestSerializer,
-        responses={200: s.ReadResponseSerializer},
+        responses={200: ReadResponseSerializer},
         summary="Move the caller's read cursor forward (our extension; participants too)",
     )
     @action(detail=True, methods=["post"], url_path="read")
@@ -240,26 +227,13 @@ class ConversationViewSet(InboxViewSet):
         )
 
 
-LIST_PARAMETERS = [
-    OpenApiParameter("conversationId", OpenApiTypes.UUID, required=True),
-    OpenApiParameter("visibility", str, required=True, enum=s.VISIBILITIES),
-    OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
-    OpenApiParameter("paging.cursor", str),
-    OpenApiParameter("sorting.fieldName", str, enum=["sequence"]),
-    OpenApiParameter("sorting.order", str, enum=["ASC", "DESC"]),
-    OpenApiParameter(
-        ".r", str, description="Wix SDK form: base64url JSON of the whole request, no padding."
-    ),
-]
-
-
 class MessageViewSet(InboxViewSet):
     """Messages: Wix's list and send, plus our button interactions."""
 
     @extend_schema(
         operation_id="listMessages",
-        parameters=LIST_PARAMETERS,
-        responses={200: s.ListMessagesResponseSerializer},
+        parameters=MESSAGE_LIST_PARAMETERS,
+        responses={200: ListMessagesResponseSerializer},
         summary="List the messages of a conversation",
     )
     def list(self, request: Request) -> Response:
@@ -307,15 +281,8 @@ class MessageViewSet(InboxViewSet):
     @extend_schema(
         operation_id="sendMessage",
         request=s.SendMessageRequestSerializer,
-        responses={200: s.SendMessageResponseSerializer},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                location=OpenApiParameter.HEADER,
-                description="A retry with the same key returns the original message.",
-            )
-        ],
+        responses={200: SendMessageResponseSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Send a message",
     )
     def create(self, request: Request) -> Response:
@@ -325,7 +292,7 @@ class MessageViewSet(InboxViewSet):
         idempotency_key = _idempotency_key(request)
         send = s.parse_send_request(request.data, app_id=caller.app.id if caller.app else None)
         if send.conversation_id is None and caller.is_business:
-            raise ValidationFailed.single("conversationId", "is required", "REQUIRED_FIELD")
+            raise ValidationFailed.single("conversationId", "is required", RULE_REQUIRED)
         # By id: the service checks who may send there (and that it exists) as it writes.
         message, _ = services.message_send(
             caller=caller,
@@ -341,7 +308,7 @@ class MessageViewSet(InboxViewSet):
     @extend_schema(
         operation_id="interactWithMessage",
         request=s.InteractionRequestSerializer,
-        responses={200: s.EmptyResponseSerializer},
+        responses={200: EmptyResponseSerializer},
         summary="Press a postback button of a template message (participant; our extension)",
     )
     @action(detail=False, methods=["post"], url_path="interactions")
@@ -380,7 +347,7 @@ class VisitorViewSet(InboxViewSet):
     @extend_schema(
         operation_id="createVisitor",
         request=None,
-        responses={200: s.VisitorResponseSerializer},
+        responses={200: VisitorResponseSerializer},
         summary="Issue an anonymous visitor id and its token (our extension)",
     )
     def create(self, request: Request) -> Response:
@@ -392,7 +359,7 @@ class VisitorViewSet(InboxViewSet):
     @extend_schema(
         operation_id="claimVisitor",
         request=s.VisitorClaimRequestSerializer,
-        responses={200: s.VisitorClaimResponseSerializer},
+        responses={200: VisitorClaimResponseSerializer},
         summary="A logged-in member takes over its visitor conversation (our extension)",
     )
     @action(

@@ -10,8 +10,10 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inbox.content import RULE_REQUIRED, NormalizedContent
+from inbox.content import NormalizedContent
 from inbox.exceptions import (
+    RULE_EXISTS,
+    RULE_REQUIRED,
     IdempotencyConflict,
     IdentityDoesNotMatch,
     NotJoinedChatroom,
@@ -323,7 +325,9 @@ def message_interact(*, caller: Caller, message: Message, interaction_id: str) -
     app_ids = _postback_app_ids(message)
     if interaction_id not in app_ids:
         raise ValidationFailed.single(
-            "interactionId", "the message has no postback button with this interactionId", "EXISTS"
+            "interactionId",
+            "the message has no postback button with this interactionId",
+            RULE_EXISTS,
         )
     event = events.button_interacted_event(
         message=message,

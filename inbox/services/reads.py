@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inbox.exceptions import PermissionDenied, ValidationFailed
+from inbox.exceptions import RULE_MAX, PermissionDenied, ValidationFailed
 from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message, ReadCursor
 from inbox.realtime import events
@@ -46,7 +46,7 @@ def conversation_mark_read(
         bound = Conversation.objects.values_list("last_sequence", flat=True).get(pk=conversation.pk)
     if sequence > bound:
         raise ValidationFailed.single(
-            "sequence", f"must not exceed the conversation's last sequence ({bound})", "MAX"
+            "sequence", f"must not exceed the conversation's last sequence ({bound})", RULE_MAX
         )
     with transaction.atomic():
         if caller.is_participant:
