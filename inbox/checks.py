@@ -195,6 +195,7 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "SOCKET_FRAMES_WINDOW_SECONDS": _number(minimum=0.001, integer=False),
     "SOCKET_MAX_RESUME_CONVERSATIONS": _number(minimum=1, integer=True),
     "SOCKET_RECHECK_SECONDS": _number(minimum=0.001, integer=False),
+    "SOCKET_RESUME_WAIT_SECONDS": _number(minimum=0.001, integer=False),
     "GROUP_PREFIX": _group_prefix,
     "THROTTLE_RATES": _throttle_rates,
     "THROTTLE_CACHE": _cache_alias,

@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     # WebSocket limits. A client frame longer than this many characters closes the socket with
     # 1009 (the largest legitimate frame is a business resume naming its conversations).
     "SOCKET_MAX_FRAME_CHARS": 64 * 1024,
+    # A socket whose client has not sent ``resume`` this many seconds after the greeting goes
+    # live without a replay (``ready`` with ``"resumed": false``): the events that arrived since
+    # it connected are delivered then, in order. A client that wants its past sends ``resume``.
+    "SOCKET_RESUME_WAIT_SECONDS": 3.0,
     # More than SOCKET_MAX_FRAMES client frames (pings included) within
     # SOCKET_FRAMES_WINDOW_SECONDS close the socket with 4429.
     "SOCKET_MAX_FRAMES": 30,

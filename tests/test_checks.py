@@ -42,6 +42,8 @@ def test_the_demo_settings_pass() -> None:
         ("REPLAY_LIMIT", 2.5),
         ("VISITOR_TOKEN_MAX_AGE", -1),
         ("SOCKET_RECHECK_SECONDS", 0),
+        ("SOCKET_RESUME_WAIT_SECONDS", 0),
+        ("SOCKET_RESUME_WAIT_SECONDS", "3s"),
         ("RESUME_WINDOW_SECONDS", None),
         ("GROUP_PREFIX", "in box"),
         ("GROUP_PREFIX", "x" * 51),
@@ -64,6 +66,7 @@ def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
     [
         ("THROTTLE_RATES", {"visitor": None, "app": "100/min", "staff": "5/h", "member": "1/day"}),
         ("SOCKET_RECHECK_SECONDS", 0.5),
+        ("SOCKET_RESUME_WAIT_SECONDS", 0.25),
         ("BUSINESS_IMAGE_URL", "https://example.com/logo.png"),
         ("GROUP_PREFIX", "site-a.inbox_2"),
         ("RESUME_WINDOW_SECONDS", 0),

@@ -13,6 +13,12 @@ from typing import Any
 
 from inbox.conf import inbox_settings
 
+# The version of this protocol, in the greeting: it changes when a frame changes meaning.
+PROTOCOL_VERSION = 1
+# How often a client should send ``ping`` to find out that a connection died without closing
+# (the greeting tells it; the frame rate limit allows far more).
+HEARTBEAT_SECONDS = 25
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -91,6 +97,23 @@ def parse_participant_resume(frame: dict[str, Any]) -> int | None:
         return parse_sequence(frame["sequence"]) if frame.get("sequence") is not None else None
     except ValueError:
         raise ValueError('"sequence" must be a sequence (an int64 as a string)') from None
+
+
+def greeting(*, stream: str, resume_wait: float) -> dict[str, Any]:
+    """The server's first frame on an accepted socket: which protocol and stream this is, how
+    often to ping, and what to send next (docs/events.md, "hello")."""
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "stream": stream,
+        "heartbeatSeconds": HEARTBEAT_SECONDS,
+        "next": "resume",
+        "resumeWaitSeconds": resume_wait,
+        "hint": (
+            f'Send {{"type": "resume", …}} within {resume_wait:g} s to replay what you missed; '
+            "without it the socket goes live then, with no replay (ready, resumed: false)."
+        ),
+    }
 
 
 def frame_text(frame: dict[str, Any]) -> str:
