@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     # and within this many seconds in the others.
     "API_KEY_CACHE_SECONDS": 5,
     # WebSocket limits. A client frame longer than this many characters closes the socket with
-    # 1009 (the largest legitimate frame is a business resume naming its conversations).
+    # 4009 (the largest legitimate frame is a business resume naming its conversations).
     "SOCKET_MAX_FRAME_CHARS": 64 * 1024,
     # A socket whose client has not sent ``resume`` this many seconds after the greeting goes
     # live without a replay (``ready`` with ``"resumed": false``): the events that arrived since

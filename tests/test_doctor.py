@@ -114,8 +114,8 @@ def test_redis_down_fails_with_what_to_fix() -> None:
     assert line(output, "redis").startswith("[FAIL]")
     assert "fix: Start Redis" in line(output, "redis")
     assert line(output, "channel layer").startswith("[FAIL]")
-    # The consumers refuse sockets with 1013 while the layer is down; the doctor says why.
-    assert "1013" in line(output, "websocket routes")
+    # The consumers refuse sockets with 4013 while the layer is down; the doctor says why.
+    assert "4013" in line(output, "websocket routes")
 
 
 def test_no_channel_layer_fails() -> None:

@@ -2,7 +2,7 @@
 identity (429 + Retry-After), and the WebSocket limits at their boundaries (a frame just under
 the size cap is served, a resume of exactly REPLAY_LIMIT messages is replayed and one more is a
 ``reset``, a business resume naming too many conversations is refused). The plain over-limit
-socket cases (1009, 4429, reset) are in tests/test_realtime_resume.py.
+socket cases (4009, 4429, reset) are in tests/test_realtime_resume.py.
 
 Each over-limit request is answered in Wix's envelope and changes nothing.
 """
@@ -274,7 +274,7 @@ async def test_a_business_resume_naming_too_many_conversations_is_refused(app_ke
 @pytest.mark.django_db(transaction=True)
 async def test_socket_limits_are_settings(app_key: str) -> None:
     """Lowered in INBOX, each socket limit is enforced at its new value: a frame of exactly
-    SOCKET_MAX_FRAME_CHARS is answered and one more character closes with 1009; a resume naming
+    SOCKET_MAX_FRAME_CHARS is answered and one more character closes with 4009; a resume naming
     SOCKET_MAX_RESUME_CONVERSATIONS + 1 conversations is refused; frame
     SOCKET_MAX_FRAMES + 1 within the window closes with 4429."""
     limits = {
@@ -305,7 +305,7 @@ async def test_socket_limits_are_settings(app_key: str) -> None:
         communicator = ws("/ws/inbox/business/", app_key)
         await greeted(communicator)
         await communicator.send_to(text_data=json.dumps({**exact, "pad": exact["pad"] + "x"}))
-        assert await closed_with(communicator) == 1009
+        assert await closed_with(communicator) == 4009
         await communicator.disconnect()
 
 

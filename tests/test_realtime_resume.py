@@ -223,13 +223,13 @@ async def test_client_frames_are_checked(app_key):
     await communicator.disconnect()
 
 
-async def test_a_frame_too_big_closes_with_1009(app_key):
+async def test_a_frame_too_big_closes_with_4009(app_key):
     communicator = business_socket(app_key)
     assert await open_socket(communicator) is None
     await communicator.send_to(text_data='{"type": "ping", "pad": "' + "x" * 70_000 + '"}')
     assert (await communicator.receive_output(timeout=TIMEOUT)) == {
         "type": "websocket.close",
-        "code": 1009,
+        "code": 4009,
     }
     await communicator.disconnect()
 
@@ -267,9 +267,9 @@ def unreachable_redis(settings: Any) -> None:
     }
 
 
-async def test_a_handshake_while_the_layer_is_down_is_closed_with_1013(app_key, unreachable_redis):
+async def test_a_handshake_while_the_layer_is_down_is_closed_with_4013(app_key, unreachable_redis):
     communicator = business_socket(app_key)
-    assert await open_socket(communicator) == 1013
+    assert await open_socket(communicator) == 4013
     await communicator.disconnect()
 
 

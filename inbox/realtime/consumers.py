@@ -86,7 +86,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' ``AsyncConsumer.__call__``, except that a channel layer that cannot create
-        # this socket's channel (Redis down) ends the handshake with 1013 instead of an
+        # this socket's channel (Redis down) ends the handshake with 4013 instead of an
         # exception, which the server would turn into an HTTP 500.
         self.scope = scope
         self.base_send = send
@@ -98,7 +98,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             self.channel_name = await bounded(self.channel_layer.new_channel())
         except Exception as error:
             logger.warning(
-                "inbox: socket refused with 1013, channel layer unavailable (%s)",
+                "inbox: socket refused with 4013, channel layer unavailable (%s)",
                 type(error).__name__,
             )
             await self._refuse_raw(receive, CLOSE_TRY_AGAIN_LATER)
@@ -154,12 +154,12 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
                 self.joined.append(group)
             # Joining a group this process already listens to, or subscribing over a
             # connection whose loss the subscriber has not read yet, needs no answer from
-            # Redis; one publish does, so a handshake in an outage gets 1013, not a socket
+            # Redis; one publish does, so a handshake in an outage gets 4013, not a socket
             # that hears nothing until the layer is back.
             await bounded(self.channel_layer.group_send(probe_group(), {"type": "inbox.probe"}))
         except Exception as error:
             logger.warning(
-                "inbox: socket refused with 1013, channel layer unavailable (%s)",
+                "inbox: socket refused with 4013, channel layer unavailable (%s)",
                 type(error).__name__,
             )
             await self._refuse(CLOSE_TRY_AGAIN_LATER)

@@ -19,10 +19,15 @@ PROTOCOL_VERSION = 1
 # (the greeting tells it; the frame rate limit allows far more).
 HEARTBEAT_SECONDS = 25
 
+# Application close codes, all in 4000-4999: daphne's WebSocket library (autobahn) refuses any
+# code an application sends other than 1000 and 3000-4999 (it logged "invalid close code 1009"
+# and the client got 1011 or 1006), while uvicorn passes any. The last digits echo the HTTP
+# status or the RFC 6455 code each one stands for (401, 403, 429; 1009 "message too big",
+# 1013 "try again later"), so the same code reaches clients under both servers.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_TRY_AGAIN_LATER = 1013
-CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 4013
+CLOSE_TOO_BIG = 4009
 CLOSE_TOO_MANY_FRAMES = 4429
 
 ERROR_INVALID_FRAME = "INVALID_FRAME"
