@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
@@ -42,7 +42,7 @@ from inbox.api.parsers import (
     query_request,
     refuse_oversized_body,
 )
-from inbox.api.schema import InboxAutoSchema
+from inbox.api.schema import InboxAutoSchema, extend_schema
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.content import RULE_FORMAT
 from inbox.exceptions import (
