@@ -10,6 +10,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from inbox.api.throttling import valid_throttle_rate
 from inbox.conf import DEFAULTS
@@ -50,9 +52,22 @@ def check_asgi(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 
 @register(Tags.compatibility)
-def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
-    if layers.get("default", {}).get("BACKEND", ""):
+    backend = layers.get("default", {}).get("BACKEND", "")
+    if backend:
+        try:
+            import_string(backend)
+        except (ImportError, ImproperlyConfigured) as error:
+            # Channels would only say so on the first send, as "Cannot import BACKEND".
+            return [
+                Error(
+                    f"CHANNEL_LAYERS['default']['BACKEND'] {backend!r} cannot be imported: "
+                    f"{error}",
+                    hint='The Redis layers need channels-redis: pip install "django-inbox[redis]".',
+                    id="inbox.E011",
+                )
+            ]
         return []
     return [
         Warning(
