@@ -62,8 +62,7 @@ def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             # Channels would only say so on the first send, as "Cannot import BACKEND".
             return [
                 Error(
-                    f"CHANNEL_LAYERS['default']['BACKEND'] {backend!r} cannot be imported: "
-                    f"{error}",
+                    f"CHANNEL_LAYERS['default']['BACKEND'] {backend!r} cannot be imported: {error}",
                     hint='The Redis layers need channels-redis: pip install "django-inbox[redis]".',
                     id="inbox.E011",
                 )
@@ -177,6 +176,12 @@ def _group_prefix(value: Any) -> str | None:
     return None
 
 
+def _stream_path(value: Any) -> str | None:
+    if not isinstance(value, str) or value.startswith("/") or not value.endswith("/"):
+        return "must be a path relative to the site root that ends in '/', such as 'ws/chat/'"
+    return None
+
+
 def _throttle_rates(value: Any) -> str | None:
     if not isinstance(value, dict):
         return "must be a dict of scope → rate"
@@ -210,6 +215,8 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "SOCKET_FRAMES_WINDOW_SECONDS": _number(minimum=0.001, integer=False),
     "SOCKET_MAX_RESUME_CONVERSATIONS": _number(minimum=1, integer=True),
     "SOCKET_RECHECK_SECONDS": _number(minimum=0.001, integer=False),
+    "BUSINESS_STREAM_PATH": _stream_path,
+    "PARTICIPANT_STREAM_PATH": _stream_path,
     "GROUP_PREFIX": _group_prefix,
     "THROTTLE_RATES": _throttle_rates,
     "THROTTLE_CACHE": _cache_alias,
