@@ -6,8 +6,9 @@ cannot drift from what works), a custom user model, DEBUG off, whitenoise, under
 Fast and offline after the build: the venv installs only the wheel (``--no-deps``) and reaches
 the already-installed dependencies through a ``.pth`` file naming this interpreter's
 site-packages (the wheel's ``inbox`` comes first on ``sys.path``; the repository is never on it).
-Building the wheel needs the build backend of ``pyproject.toml`` (setuptools >= 77), which pip
-fetches into its isolated build environment (from its cache when it has one)."""
+Building the wheel needs the build backend of ``pyproject.toml`` (setuptools >= 77): the one
+installed here when it is recent enough, else pip fetches it into an isolated build environment
+(from its cache when it has one)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,10 @@ OPTIONAL_PACKAGES = [
     "psycopg_pool",
 ]
 TIMEOUT = 10
+# With the build backend installed here, the build is offline too; else pip fetches it.
+BUILD_ISOLATION = (
+    ["--no-build-isolation"] if int(metadata.version("setuptools").split(".")[0]) >= 77 else []
+)
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +104,7 @@ def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-m",
         "pip",
         "wheel",
+        *BUILD_ISOLATION,
         "--no-deps",
         "-q",
         "-w",
