@@ -41,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ParticipantAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "external_id", "user", "created_at"]
     list_filter = ["kind", "created_at"]
-    search_fields = ["display_name", "anonymous_visitor_id", "contact_id", "member_id"]
+    search_fields = ["display_name", *(kind.id_field for kind in Participant.Kind)]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
 
@@ -62,11 +62,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "participant",
         "channels",
         "last_sequence",
-        "last_message_sequence",
-        "last_message_preview",
-        "last_message_direction",
-        "last_message_visibility",
-        "last_activity_at",
+        *Conversation.SUMMARY_FIELDS,
         "participant_read_sequence",
         "merged_into",
         "created_at",

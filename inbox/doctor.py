@@ -34,9 +34,9 @@ from django.utils.module_loading import import_string
 
 from inbox.checks import REQUIRED_APPS
 from inbox.realtime import routing
-from inbox.realtime.consumers import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
 from inbox.realtime.groups import doctor_group
 from inbox.realtime.layers import bounded, is_in_process
+from inbox.realtime.protocol import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 

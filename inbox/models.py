@@ -7,6 +7,7 @@ increasing and unique ``sequence`` per conversation, one message per idempotency
 
 import hashlib
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -49,6 +50,12 @@ class App(models.Model):
         return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+class _KindNames(NamedTuple):
+    wire_key: str
+    id_field: str
+    short_label: str
+
+
 class Participant(models.Model):
     """The person on the other side of the business: a visitor, a contact or a member."""
 
@@ -56,6 +63,28 @@ class Participant(models.Model):
         ANONYMOUS_VISITOR = "ANONYMOUS_VISITOR", "Anonymous visitor"
         CONTACT = "CONTACT", "Contact"
         MEMBER = "MEMBER", "Member"
+
+        @property
+        def wire_key(self) -> str:
+            """The key of this kind's GUID on the wire (``participantId``, a sender, ``readBy``)."""
+            return _KIND_NAMES[self].wire_key
+
+        @property
+        def id_field(self) -> str:
+            """The field of ``Participant`` holding this kind's GUID."""
+            return _KIND_NAMES[self].id_field
+
+        @property
+        def short_label(self) -> str:
+            """The word a default display name starts with ("Visitor 3f2a1b")."""
+            return _KIND_NAMES[self].short_label
+
+        @classmethod
+        def for_wire_key(cls, wire_key: str) -> "Participant.Kind":
+            for kind in cls:
+                if kind.wire_key == wire_key:
+                    return kind
+            raise KeyError(wire_key)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -91,25 +120,22 @@ class Participant(models.Model):
 
     @property
     def external_id(self) -> uuid.UUID:
-        value = {
-            self.Kind.ANONYMOUS_VISITOR: self.anonymous_visitor_id,
-            self.Kind.CONTACT: self.contact_id,
-            self.Kind.MEMBER: self.member_id,
-        }[self.Kind(self.kind)]
+        value: uuid.UUID | None = getattr(self, self.Kind(self.kind).id_field)
         assert value is not None
         return value
 
     @property
     def wire_key(self) -> str:
-        return KIND_TO_WIRE_KEY[self.kind]
+        return self.Kind(self.kind).wire_key
 
 
-KIND_TO_WIRE_KEY: dict[str, str] = {
-    Participant.Kind.ANONYMOUS_VISITOR: "anonymousVisitorId",
-    Participant.Kind.CONTACT: "contactId",
-    Participant.Kind.MEMBER: "memberId",
+_KIND_NAMES = {
+    Participant.Kind.ANONYMOUS_VISITOR: _KindNames(
+        "anonymousVisitorId", "anonymous_visitor_id", "Visitor"
+    ),
+    Participant.Kind.CONTACT: _KindNames("contactId", "contact_id", "Contact"),
+    Participant.Kind.MEMBER: _KindNames("memberId", "member_id", "Member"),
 }
-WIRE_KEY_TO_KIND = {value: key for key, value in KIND_TO_WIRE_KEY.items()}
 
 
 def conversation_id_for(kind: str, external_id: uuid.UUID) -> uuid.UUID:
@@ -123,6 +149,15 @@ def conversation_id_for(kind: str, external_id: uuid.UUID) -> uuid.UUID:
 
 class Conversation(models.Model):
     """All messages between the business and one participant."""
+
+    # The inbox-list summary of the last non-silent message, which a merge carries over.
+    SUMMARY_FIELDS = (
+        "last_message_sequence",
+        "last_message_preview",
+        "last_message_direction",
+        "last_message_visibility",
+        "last_activity_at",
+    )
 
     id = models.UUIDField(primary_key=True, editable=False)
     participant = models.OneToOneField(
@@ -183,9 +218,9 @@ class Message(models.Model):
         SYSTEM = "SYSTEM", "System"
 
     class SenderKind(models.TextChoices):
-        ANONYMOUS_VISITOR = "anonymousVisitorId", "Anonymous visitor"
-        MEMBER = "memberId", "Member"
-        CONTACT = "contactId", "Contact"
+        ANONYMOUS_VISITOR = Participant.Kind.ANONYMOUS_VISITOR.wire_key, "Anonymous visitor"
+        MEMBER = Participant.Kind.MEMBER.wire_key, "Member"
+        CONTACT = Participant.Kind.CONTACT.wire_key, "Contact"
         BUSINESS_USER = "wixUserId", "Business user"
         APP = "appId", "App"
 

@@ -1,12 +1,13 @@
 """Every read that applies visibility: who may see which conversation and which messages.
 
 ``visible_messages`` is the one place that decides which messages a reader sees; REST lists,
-socket replays and summaries all go through it.
+socket replays (``replay_messages``) and summaries all go through it.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,9 +15,10 @@ from typing import Any
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from inbox.conf import inbox_settings
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
 from inbox.identity import Caller
-from inbox.models import Conversation, Message, ReadCursor
+from inbox.models import Conversation, Message, ReadCursor, conversation_id_for
 
 ASC = "ASC"
 DESC = "DESC"
@@ -297,3 +299,70 @@ def message_for_participant(
         if named.pk != message.conversation_id:
             raise NotJoinedChatroom("The message is not in this conversation")
     return message
+
+
+def participant_stream_conversation_id(*, caller: Caller, kind: str) -> uuid.UUID:
+    """The conversation the socket of participant ``caller`` (of ``kind``) listens on.
+
+    The id is derived from the participant, so a visitor who has not written yet already knows
+    (and listens on) the conversation its first message opens. A visitor whose conversation a
+    member claimed keeps its old id (where ``conversations_merged`` arrives): the member's
+    conversation is not its own.
+    """
+    conversation_id = conversation_id_for(kind, caller.id)
+    existing = one_or_none(
+        Conversation.objects.select_related("participant").filter(pk=conversation_id)
+    )
+    resolved = follow_merges(existing) if existing is not None else None
+    if resolved is not None and is_own_conversation(caller=caller, conversation=resolved):
+        return resolved.pk
+    return conversation_id
+
+
+class ReplayTooLarge(Exception):
+    """More messages were missed than a socket replays; the client refetches over REST."""
+
+
+def replay_messages(
+    *,
+    visibility: str,
+    named: dict[uuid.UUID, int],
+    since: int | None,
+    others: bool,
+    known: Collection[str] = (),
+    event_id: Callable[[Any], str],
+) -> list[Message]:
+    """What a resuming socket missed, ordered by sequence: per named conversation the messages
+    after its sequence, and (``others``) in the other conversations the messages after
+    ``since``, each position moved back by the safety window. Messages whose event id
+    (``event_id(pk)``) is in ``known`` (already sent on this socket) are left out, and only the
+    others are loaded: a resynchronisation under load reads the window's keys, not its rows.
+    Raises ``ReplayTooLarge`` when more than ``REPLAY_LIMIT`` messages of one conversation are
+    to be replayed."""
+    window = int(inbox_settings.RESUME_WINDOW_SECONDS * 1_000_000)
+    limit = inbox_settings.REPLAY_LIMIT
+    max_conversations = inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
+    positions = dict(named)
+    if others and since is not None:
+        floor = max(since - window, 0)
+        active = list(
+            Conversation.objects.filter(last_sequence__gt=floor)
+            .exclude(pk__in=list(named))
+            .values_list("pk", flat=True)[: max_conversations + 1]
+        )
+        if len(active) > max_conversations:
+            raise ReplayTooLarge()
+        positions.update(dict.fromkeys(active, since))
+    found: list[Message] = []
+    for conversation_id, after in positions.items():
+        messages = visible_messages(conversation_id=conversation_id, visibility=visibility)
+        keys = messages.filter(sequence__gt=max(after - window, 0)).order_by("sequence")
+        # Past this many keys, more than ``limit`` of them are unknown whatever ``known`` holds.
+        cap = limit + 1 + len(known)
+        missed = [pk for pk in keys.values_list("pk", flat=True)[:cap] if event_id(pk) not in known]
+        if len(missed) > limit:
+            raise ReplayTooLarge()
+        if missed:
+            found.extend(messages.filter(pk__in=missed))
+    found.sort(key=lambda message: (message.sequence, message.pk))
+    return found

@@ -42,7 +42,7 @@ def canonical_order(value: Any) -> Any:
 def message_json(message: Message) -> dict[str, Any]:
     sender: dict[str, str] = {message.sender_kind: str(message.sender_id)}
     if message.sender_contact_id and message.sender_kind != Message.SenderKind.CONTACT:
-        sender["contactId"] = str(message.sender_contact_id)
+        sender[Participant.Kind.CONTACT.wire_key] = str(message.sender_contact_id)
     data: dict[str, Any] = {
         "id": str(message.pk),
         "content": canonical_order(message.content),
@@ -67,7 +67,7 @@ def message_json(message: Message) -> dict[str, Any]:
 def participant_json(participant: Participant) -> dict[str, str]:
     data = {participant.wire_key: str(participant.external_id)}
     if participant.kind != Participant.Kind.CONTACT and participant.contact_id:
-        data["contactId"] = str(participant.contact_id)
+        data[Participant.Kind.CONTACT.wire_key] = str(participant.contact_id)
     return data
 
 

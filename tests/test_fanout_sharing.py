@@ -1,12 +1,12 @@
 """A fan-out decodes each Redis payload once per process and encodes each event frame once
-(inbox.realtime.layers.RedisPubSubChannelLayer.deserialize, consumers.event_frame)."""
+(inbox.realtime.layers.RedisPubSubChannelLayer.deserialize, protocol.event_frame)."""
 
 from __future__ import annotations
 
 import json
 
-from inbox.realtime.consumers import event_frame
 from inbox.realtime.layers import RedisPubSubChannelLayer
+from inbox.realtime.protocol import event_frame
 
 
 def test_one_payload_object_is_decoded_once_and_equal_bytes_are_not_confused():

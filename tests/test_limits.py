@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from inbox import conf
 from inbox.identity import visitor_token_issue
 from inbox.models import Message
-from inbox.realtime import consumers
+from inbox.realtime import protocol
 from project.asgi import application
 from tests.conftest import API, assert_app_error, participant_says, text_message
 from tests.servers import ServerCluster, asgi_servers
@@ -331,7 +331,7 @@ async def test_resume_replays_at_most_replay_limit_messages(
                 break
         await communicator.disconnect()
     if expect_reset:
-        assert frames == [{"type": "reset", "reason": consumers.RESET_TOO_MANY}]
+        assert frames == [{"type": "reset", "reason": protocol.RESET_TOO_MANY}]
     else:
         texts = [
             frame["event"]["data"]["message"]["content"]["basic"]["items"][0]["text"]

@@ -1,4 +1,4 @@
-"""The sequence allocator (services._allocate_sequence): one hand-built UPDATE ... RETURNING on
+"""The sequence allocator (services.sequences.allocate_sequence): one hand-built UPDATE ... RETURNING on
 PostgreSQL and SQLite, the ORM's UPDATE + SELECT elsewhere; both must behave the same."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from django.db import connection
 
 from inbox import services
 from inbox.models import Conversation, Participant
-from inbox.services import (
-    _allocate_sequence,
+from inbox.services.sequences import (
+    ConversationMerged,
+    Summary,
     _allocate_sequence_portably,
-    _ConversationMerged,
-    _Summary,
+    allocate_sequence,
 )
 
 AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -29,7 +29,7 @@ def conversation() -> Conversation:
 
 
 def fast(conversation_id, **kwargs):
-    return _allocate_sequence(conversation_id, **kwargs)
+    return allocate_sequence(conversation_id, **kwargs)
 
 
 def portable(conversation_id, **kwargs):
@@ -40,7 +40,7 @@ def portable(conversation_id, **kwargs):
 @pytest.mark.parametrize("allocate", [fast, portable], ids=["returning", "portable"])
 def test_allocation_takes_the_later_of_the_clock_and_last_plus_one(allocate):
     row = conversation()
-    summary = _Summary(
+    summary = Summary(
         preview="hi", direction="BUSINESS_TO_PARTICIPANT", visibility="BUSINESS", at=AT
     )
     assert allocate(row.pk, micros=1_000, summary=summary) == 1_000
@@ -59,11 +59,11 @@ def test_allocation_takes_the_later_of_the_clock_and_last_plus_one(allocate):
 @pytest.mark.django_db
 @pytest.mark.parametrize("allocate", [fast, portable], ids=["returning", "portable"])
 def test_unknown_and_merged_conversations_take_no_sequence(allocate):
-    with pytest.raises(_ConversationMerged):
+    with pytest.raises(ConversationMerged):
         allocate(uuid.uuid4(), micros=1, summary=None)
     source, target = conversation(), conversation()
     services.conversation_merge(source=source, target=target)
     before = Conversation.objects.get(pk=source.pk).last_sequence
-    with pytest.raises(_ConversationMerged):
+    with pytest.raises(ConversationMerged):
         allocate(source.pk, micros=10**15, summary=None)
     assert Conversation.objects.get(pk=source.pk).last_sequence == before

@@ -207,6 +207,28 @@ def test_participant_needs_the_id_of_its_kind(db):
         Participant.objects.create(kind=Participant.Kind.CONTACT, contact_id=contact_id)
 
 
+@pytest.mark.parametrize(
+    ("kind", "wire_key", "default_name"),
+    [
+        (Participant.Kind.ANONYMOUS_VISITOR, "anonymousVisitorId", "Visitor"),
+        (Participant.Kind.CONTACT, "contactId", "Contact"),
+        (Participant.Kind.MEMBER, "memberId", "Member"),
+    ],
+)
+def test_a_participant_kind_names_its_id_on_the_wire_and_in_the_row(
+    db, kind, wire_key, default_name
+):
+    external_id = uuid.uuid4()
+    conversation, _ = services.conversation_get_or_create(kind=kind, external_id=external_id)
+    participant = conversation.participant
+    assert Participant.Kind.for_wire_key(wire_key) is kind
+    assert participant.wire_key == wire_key == Message.SenderKind[kind.name]
+    assert getattr(participant, kind.id_field) == participant.external_id == external_id
+    assert participant.display_name == f"{default_name} {external_id.hex[:6]}"
+    with pytest.raises(KeyError):
+        Participant.Kind.for_wire_key("wixUserId")
+
+
 def test_one_conversation_per_participant(make_conversation):
     conversation = make_conversation()
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -29,7 +29,7 @@ from inbox.content import (
     normalize_content,
 )
 from inbox.exceptions import ValidationFailed
-from inbox.models import Message
+from inbox.models import Message, Participant
 from inbox.selectors import ASC, DESC
 from inbox.services import MessageDraft, SendAs
 
@@ -38,7 +38,7 @@ DIRECTIONS = [
     Message.Direction.BUSINESS_TO_PARTICIPANT,
     Message.Direction.PARTICIPANT_TO_BUSINESS,
 ]
-PARTICIPANT_KEYS = ("contactId", "anonymousVisitorId", "memberId")
+PARTICIPANT_KEYS = tuple(kind.wire_key for kind in Participant.Kind)
 
 
 def _raise_if(violations: list[Violation]) -> None:
@@ -430,7 +430,7 @@ class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
 
 class ConversationRowSerializer(serializers.Serializer[Any]):
     conversation = ConversationSerializer()
-    participantKind = serializers.ChoiceField(choices=["ANONYMOUS_VISITOR", "CONTACT", "MEMBER"])
+    participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
     previewText = serializers.CharField(help_text="Preview of the last non-silent message.")
     lastSequence = serializers.CharField(help_text="Highest sequence in the conversation (int64).")
     lastMessageSequence = serializers.CharField(

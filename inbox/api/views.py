@@ -51,7 +51,7 @@ from inbox.exceptions import (
     ValidationFailed,
 )
 from inbox.identity import Caller, visitor_token_issue, visitor_token_read
-from inbox.models import WIRE_KEY_TO_KIND
+from inbox.models import Participant
 from inbox.wire import conversation_json, conversation_row_json, message_json
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -121,7 +121,7 @@ def _uuid_path(value: str, field: str) -> uuid.UUID:
 
 CONVERSATION_LIST_PARAMETERS = [
     OpenApiParameter("unread", bool, description="Only conversations with unread messages."),
-    OpenApiParameter("participantKind", str, enum=["ANONYMOUS_VISITOR", "CONTACT", "MEMBER"]),
+    OpenApiParameter("participantKind", str, enum=Participant.Kind.values),
     OpenApiParameter("q", str, description="Text in the participant's name or the preview."),
     OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
     OpenApiParameter("paging.cursor", str),
@@ -153,7 +153,7 @@ class ConversationViewSet(InboxViewSet):
             self.require_business_write()
             given = s.parse_participant_id(data, required=True)
             assert given is not None
-            kind, external_id = WIRE_KEY_TO_KIND[given[0]], given[1]
+            kind, external_id = Participant.Kind.for_wire_key(given[0]), given[1]
         conversation, created = services.conversation_get_or_create(
             kind=kind, external_id=external_id, user=caller.user if caller.is_participant else None
         )

@@ -9,25 +9,21 @@ replay is sent first, then the buffer minus the ids already sent, then live even
 dispatches a consumer's messages one at a time, so nothing is relayed while a replay runs.
 
 Revocation (docs/events.md, "Close codes"): the caller is checked again while the socket is
-open. A timer queues a re-check every ``SOCKET_RECHECK_SECONDS`` (jittered) on ``local_messages``,
-and any message dispatched after that deadline (an event above all) waits for the re-check first,
-so no event leaves after the deadline on a credential nobody has checked since. A visitor
-socket's deadline is its token's expiry. A caller that is no longer valid is removed from its
-groups and the socket closed with the code its handshake would now get. Between deadlines an
-event costs one clock read, no query.
+open (``recheck.py``); a caller that is no longer valid is removed from its groups and the socket
+closed with the code its handshake would now get.
+
+What a stream relays is the registry's call (``registry.may_carry``): default deny, so an event
+type nobody declared for a stream never reaches its sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
-import random
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Collection
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -36,27 +32,29 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
+from inbox import selectors
 from inbox.conf import inbox_settings
-from inbox.identity import Caller, CallerKind, app_key_cache
-from inbox.models import Conversation, Message, conversation_id_for
-from inbox.realtime import events, health
+from inbox.identity import Caller
+from inbox.models import Message
+from inbox.realtime import events, health, protocol, registry
 from inbox.realtime.groups import business_group, participant_group, probe_group
 from inbox.realtime.layers import bounded
 from inbox.realtime.middleware import (
     SCOPE_CALLER,
     SCOPE_CREDENTIAL_EXPIRES,
     SCOPE_CREDENTIAL_REFUSED,
-    current_caller,
 )
-from inbox.selectors import follow_merges, is_own_conversation, visible_messages
+from inbox.realtime.protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY_FRAMES,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+)
+from inbox.realtime.publish import CONSUMER_HANDLER
+from inbox.realtime.recheck import CallerRecheck
 
 logger = logging.getLogger("inbox")
-
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_TRY_AGAIN_LATER = 1013
-CLOSE_TOO_BIG = 1009
-CLOSE_TOO_MANY_FRAMES = 4429
 
 # The limits on what a client may send (frame size, frame rate, conversations named in a resume)
 # and on what a resume replays are INBOX settings (inbox/conf.py: SOCKET_*, REPLAY_LIMIT).
@@ -66,119 +64,21 @@ MAX_BUFFERED_EVENTS = 10_000
 # Event ids remembered per socket to drop the live copy of a replayed event.
 MAX_REMEMBERED_IDS = 20_000
 
-ERROR_INVALID_FRAME = "INVALID_FRAME"
-ERROR_UNKNOWN_TYPE = "UNKNOWN_TYPE"
-ERROR_INVALID_RESUME = "INVALID_RESUME"
-
-RESET_TOO_MANY = "TOO_MANY_MISSED_MESSAGES"
-RESET_BUFFER_FULL = "BUFFER_FULL"
-
-RECHECK_TYPE = "inbox.recheck"
-# Messages dispatched without waiting for a due re-check: the handshake, the disconnect, and the
-# re-check's own timer message.
-_NOT_GATED = frozenset({"websocket.connect", "websocket.disconnect", RECHECK_TYPE})
-
-
-class ReplayTooLarge(Exception):
-    """More messages were missed than a socket replays; the client refetches over REST."""
-
 
 def now_sequence() -> int:
     """The current time in the sequence space (µs since the epoch)."""
     return time.time_ns() // 1000
 
 
-def _parse_sequence(value: Any) -> int | None:
-    """A sequence from a client frame: an int64 as a string (or a JSON integer)."""
-    if isinstance(value, bool):
-        raise ValueError("not a sequence")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-    else:
-        raise ValueError("not a sequence")
-    if number < 0 or number >= 2**63:
-        raise ValueError("not a sequence")
-    return number or None
-
-
-def replay_messages(
-    *,
-    visibility: str,
-    named: dict[uuid.UUID, int],
-    since: int | None,
-    others: bool,
-    known: Collection[str] = (),
-) -> list[Message]:
-    """What a resuming socket missed, ordered by sequence: per named conversation the messages
-    after its sequence, and (``others``) in the other conversations the messages after
-    ``since``, each position moved back by the safety window. Visibility comes from
-    ``selectors.visible_messages``. Messages whose event id is in ``known`` (already sent on
-    this socket) are left out, and only the others are loaded: a resynchronisation under load
-    reads the window's keys, not its rows. Raises ``ReplayTooLarge`` when more than
-    ``REPLAY_LIMIT`` messages of one conversation are to be replayed."""
-    window = int(inbox_settings.RESUME_WINDOW_SECONDS * 1_000_000)
-    limit = inbox_settings.REPLAY_LIMIT
-    max_conversations = inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
-    positions = dict(named)
-    if others and since is not None:
-        floor = max(since - window, 0)
-        active = list(
-            Conversation.objects.filter(last_sequence__gt=floor)
-            .exclude(pk__in=list(named))
-            .values_list("pk", flat=True)[: max_conversations + 1]
-        )
-        if len(active) > max_conversations:
-            raise ReplayTooLarge()
-        positions.update(dict.fromkeys(active, since))
-    found: list[Message] = []
-    for conversation_id, after in positions.items():
-        messages = visible_messages(conversation_id=conversation_id, visibility=visibility)
-        keys = messages.filter(sequence__gt=max(after - window, 0)).order_by("sequence")
-        # Past this many keys, more than ``limit`` of them are unknown whatever ``known`` holds.
-        cap = limit + 1 + len(known)
-        missed = [
-            pk
-            for pk in keys.values_list("pk", flat=True)[:cap]
-            if events.message_event_id(pk) not in known
-        ]
-        if len(missed) > limit:
-            raise ReplayTooLarge()
-        if missed:
-            found.extend(messages.filter(pk__in=missed))
-    found.sort(key=lambda message: (message.sequence, message.pk))
-    return found
-
-
-_frames: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
-_FRAMES_KEPT = 64
-
-
-def event_frame(event: dict[str, Any]) -> str:
-    """The text frame carrying ``event``, encoded once per event object and process: a fan-out
-    hands the same (read-only) event dict to every socket of the worker (the layer decodes each
-    payload once), and encoding it per socket was a visible share of a fan-out's CPU. Keyed by
-    object identity, holding the object so its id cannot be reused while cached."""
-    key = id(event)
-    hit = _frames.get(key)
-    if hit is not None and hit[0] is event:
-        return hit[1]
-    text = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
-    _frames[key] = (event, text)
-    if len(_frames) > _FRAMES_KEPT:
-        _frames.popitem(last=False)
-    return text
-
-
 class InboxStreamConsumer(AsyncWebsocketConsumer):
     """What both streams share: handshake, frame handling, buffer, replay, relay."""
 
-    # The visibility this stream's readers have (decides replay through the selector).
+    # The stream whose events the registry lets through, and the visibility its readers have
+    # (decides replay through the selector).
+    stream: registry.Stream = registry.Stream.BUSINESS
     visibility: str = Message.Visibility.BUSINESS
-    # When (event-loop time) the caller is next checked again; None until accepted and after
-    # the socket was closed for a revoked caller.
-    recheck_at: float | None = None
+    # The caller's re-check; None until accepted.
+    recheck: CallerRecheck | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' ``AsyncConsumer.__call__``, except that a channel layer that cannot create
@@ -230,8 +130,6 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         self.positions: dict[uuid.UUID, int] = {}
         self.highest: int | None = None
         self.frame_times: deque[float] = deque()
-        self.recheck_timer: asyncio.TimerHandle | None = None
-        self.recheck_round = 0
         caller: Caller | None = self.scope.get(SCOPE_CALLER)
         if caller is None or self.scope.get(SCOPE_CREDENTIAL_REFUSED):
             await self._refuse(CLOSE_UNAUTHENTICATED)
@@ -240,7 +138,6 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         if groups is None:
             await self._refuse(CLOSE_FORBIDDEN)
             return
-        self.caller = caller
         try:
             for group in groups:
                 await bounded(self.channel_layer.group_add(group, self.channel_name))
@@ -259,10 +156,14 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         health.watch(self.channel_layer, self)
-        self.credential_expires: float | None = self.scope.get(SCOPE_CREDENTIAL_EXPIRES)
-        session = self.scope.get("session")
-        self.session_key: str | None = getattr(session, "session_key", None)
-        self._schedule_recheck()
+        self.recheck = CallerRecheck(
+            caller=caller,
+            credential_expires=self.scope.get(SCOPE_CREDENTIAL_EXPIRES),
+            session_key=getattr(self.scope.get("session"), "session_key", None),
+            admits=self.admits,
+            local_messages=self.local_messages,
+        )
+        self.recheck.schedule()
 
     async def _refuse(self, code: int) -> None:
         # Accept first: a close before accepting becomes an HTTP 403 and the code is lost.
@@ -279,7 +180,8 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def disconnect(self, code: int) -> None:
-        self._cancel_recheck()
+        if self.recheck is not None:
+            self.recheck.cancel()
         health.unwatch(self)
         await self._leave_groups()
 
@@ -293,94 +195,22 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     # Re-checking the caller ------------------------------------------------------------------
 
-    def _schedule_recheck(self) -> None:
-        """Set the next deadline: a jittered interval for callers a server can revoke, the
-        token's expiry for visitors (whose tokens nothing else revokes)."""
-        loop = asyncio.get_running_loop()
-        delays = []
-        if self.caller.kind is not CallerKind.VISITOR:
-            interval = float(inbox_settings.SOCKET_RECHECK_SECONDS)
-            delays.append(interval * random.uniform(0.5, 1.0))
-        if self.credential_expires is not None:
-            delays.append(max(self.credential_expires - time.time(), 0.0))
-        if not delays:
-            self.recheck_at = None
-            return
-        delay = min(delays)
-        self.recheck_at = loop.time() + delay
-        self.recheck_round += 1
-        self.recheck_timer = loop.call_later(delay, self._recheck_due, self.recheck_round)
-
-    def _recheck_due(self, round_: int) -> None:
-        # Timer callback (same event loop): the re-check runs in turn with everything else.
-        self.local_messages.put_nowait({"type": RECHECK_TYPE, "round": round_})
-
-    def _cancel_recheck(self) -> None:
-        self.recheck_at = None
-        if self.recheck_timer is not None:
-            self.recheck_timer.cancel()
-            self.recheck_timer = None
-
     async def inbox_recheck(self, message: dict[str, Any]) -> None:
-        # A deadline that an earlier message already met has been replaced by a later one.
-        if self.recheck_at is not None and message.get("round") == self.recheck_round:
+        if self.recheck is not None and self.recheck.is_current(message):
             await self._recheck()
 
     async def _recheck(self) -> bool:
         """Check the caller again; close the socket if it may no longer hold it. Returns
         whether the socket stays open."""
-        self._cancel_recheck()
-        code = None
-        if self.credential_expires is not None and time.time() >= self.credential_expires:
-            code = CLOSE_UNAUTHENTICATED
-        elif self._app_still_cached():
-            pass  # an API key whose app this process has seen active within the cache TTL
-        elif self.caller.kind is not CallerKind.VISITOR:
-            try:
-                caller, code = await database_sync_to_async(self._check_caller)()
-            except Exception as error:
-                # Unable to tell: closed rather than kept open unchecked; the client retries.
-                logger.warning(
-                    "inbox: socket closed with 1013, could not check its caller again (%s)",
-                    type(error).__name__,
-                )
-                code = CLOSE_TRY_AGAIN_LATER
-            else:
-                if code is None and caller is not None:
-                    self.caller = caller
+        assert self.recheck is not None
+        code = await self.recheck.run()
         if code is None:
-            self._schedule_recheck()
             return True
-        if code != CLOSE_TRY_AGAIN_LATER:
-            logger.info(
-                "inbox: %s socket closed with %d, its credential is no longer valid",
-                self.caller.kind.value,
-                code,
-            )
         health.unwatch(self)
         await self._leave_groups()
         self.buffer = []
         await self.close(code=code)
         return False
-
-    def _app_still_cached(self) -> bool:
-        """True when the caller is an app the key cache holds as active: the check needs no
-        thread hop (with 1,000 API-key sockets a worker, a hop each was visible in a fan-out)."""
-        app = self.caller.app
-        if self.caller.kind is not CallerKind.APP or app is None:
-            return False
-        cached = app_key_cache.cached(app.key_hash)
-        return cached is not None and cached.pk == self.caller.id
-
-    def _check_caller(self) -> tuple[Caller | None, int | None]:
-        """(the caller now, or None; the close code its handshake would get now, or None).
-        Reads the database (session, user, permissions), so it runs in a worker thread."""
-        caller = current_caller(self.caller, self.session_key)
-        if caller is None:
-            return None, CLOSE_UNAUTHENTICATED
-        if not self.admits(caller):
-            return caller, CLOSE_FORBIDDEN
-        return caller, None
 
     # Client frames ---------------------------------------------------------------------------
 
@@ -395,12 +225,11 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         if len(raw) > inbox_settings.SOCKET_MAX_FRAME_CHARS:
             await self.close(code=CLOSE_TOO_BIG)
             return
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self._error(ERROR_INVALID_FRAME, 'A frame is a JSON object with a "type"')
+        frame = protocol.decode_frame(raw)
+        if frame is None:
+            await self._error(
+                protocol.ERROR_INVALID_FRAME, 'A frame is a JSON object with a "type"'
+            )
             return
         kind = frame["type"]
         if kind == "ping":
@@ -408,7 +237,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         elif kind == "resume":
             await self._client_resume(frame)
         else:
-            await self._error(ERROR_UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}")
+            await self._error(protocol.ERROR_UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}")
 
     def _frame_allowed(self) -> bool:
         now = time.monotonic()
@@ -422,7 +251,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         try:
             named, since, others = self.parse_resume(frame)
         except ValueError as error:
-            await self._error(ERROR_INVALID_RESUME, str(error))
+            await self._error(protocol.ERROR_INVALID_RESUME, str(error))
             return
         replayed = await self._replay(named=named, since=since, others=others)
         if replayed is not None:
@@ -444,17 +273,18 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             if named or since is not None:
                 # ``sent_ids`` changes only in this consumer's own handlers, and none runs while
                 # this one waits for the replay.
-                messages = await database_sync_to_async(replay_messages)(
+                messages = await database_sync_to_async(selectors.replay_messages)(
                     visibility=self.visibility,
                     named=named,
                     since=since,
                     others=others,
                     known=self.sent_ids,
+                    event_id=events.message_event_id,
                 )
             else:
                 messages = []
-        except ReplayTooLarge:
-            await self._send_frame({"type": "reset", "reason": RESET_TOO_MANY})
+        except selectors.ReplayTooLarge:
+            await self._send_frame({"type": "reset", "reason": protocol.RESET_TOO_MANY})
             messages = None
         replayed = 0
         for message in messages or []:
@@ -476,14 +306,9 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         # ``database_sync_to_async``, which does it itself), and that one thread hop per socket
         # per event, serialised on one thread, dominated a fan-out (docs/benchmarks.md, #4).
         # Past the re-check deadline, the caller is checked before anything is served.
-        if (
-            self.recheck_at is not None
-            and asyncio.get_running_loop().time() >= self.recheck_at
-            and message.get("type") not in _NOT_GATED
-            and not await self._recheck()
-        ):
+        if self.recheck is not None and self.recheck.gates(message) and not await self._recheck():
             return
-        if message.get("type") == events.CONSUMER_HANDLER:
+        if message.get("type") == CONSUMER_HANDLER:
             await self.inbox_event(message)
             return
         await super().dispatch(message)
@@ -493,11 +318,12 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             # Left its groups (revoked caller): events already queued are not relayed.
             return
         event = message["event"]
-        if not self.may_receive(event):
+        if not registry.may_carry(self.stream, event):
             logger.error(
-                "inbox: event %s %s reached a stream that may not see it; dropped",
+                "inbox: event %s %s reached the %s stream, which may not carry it; dropped",
                 event.get("slug"),
                 event.get("id"),
+                self.stream.value,
             )
             return
         if self.live:
@@ -507,13 +333,10 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             logger.warning("inbox: socket buffer full before resume; client told to reset")
             self.buffer = []
             self.live = True
-            await self._send_frame({"type": "reset", "reason": RESET_BUFFER_FULL})
+            await self._send_frame({"type": "reset", "reason": protocol.RESET_BUFFER_FULL})
             await self._emit(event)
             return
         self.buffer.append(event)
-
-    def may_receive(self, event: dict[str, Any]) -> bool:
-        return True
 
     def request_resync(self) -> None:
         """Called by the layer watchdog (same event loop): queue a resynchronisation, so it
@@ -539,7 +362,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         event_id = event.get("id")
         if event_id in self.sent_ids:
             return 0
-        await self.send(text_data=event_frame(event))
+        await self.send(text_data=protocol.event_frame(event))
         if event_id is not None:
             self.sent_ids[event_id] = None
             if len(self.sent_ids) > MAX_REMEMBERED_IDS:
@@ -549,7 +372,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
 
     def _advance(self, event: dict[str, Any]) -> None:
         message = event.get("data", {}).get("message")
-        if event.get("entityFqdn") != events.MESSAGE_FQDN or not isinstance(message, dict):
+        if event.get("entityFqdn") != registry.MESSAGE_FQDN or not isinstance(message, dict):
             return
         try:
             conversation_id = uuid.UUID(event["data"]["conversationId"])
@@ -560,7 +383,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         self.highest = max(self.highest or 0, sequence)
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=protocol.frame_text(frame))
 
     async def _error(self, code: str, message: str) -> None:
         await self._send_frame({"type": "error", "code": code, "message": message})
@@ -580,31 +403,7 @@ class BusinessStreamConsumer(InboxStreamConsumer):
         return caller.is_business and caller.can_read_business()
 
     def parse_resume(self, frame: dict[str, Any]) -> tuple[dict[uuid.UUID, int], int | None, bool]:
-        conversations = frame.get("conversations")
-        if conversations is None:
-            conversations = {}
-        if not isinstance(conversations, dict):
-            raise ValueError('"conversations" must map conversation ids to sequences')
-        max_conversations = inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
-        if len(conversations) > max_conversations:
-            raise ValueError(
-                f'"conversations" may name at most {max_conversations} conversations; '
-                "refetch the others over REST"
-            )
-        named: dict[uuid.UUID, int] = {}
-        for key, value in conversations.items():
-            try:
-                conversation_id = uuid.UUID(str(key))
-                sequence = _parse_sequence(value)
-            except ValueError:
-                raise ValueError(
-                    f'"conversations" must map conversation ids to sequences ({str(key)[:40]!r})'
-                ) from None
-            named[conversation_id] = sequence or 0
-        try:
-            since = _parse_sequence(frame["since"]) if frame.get("since") is not None else None
-        except ValueError:
-            raise ValueError('"since" must be a sequence (an int64 as a string)') from None
+        named, since = protocol.parse_business_resume(frame)
         return named, since, True
 
     def resync_positions(self) -> tuple[dict[uuid.UUID, int], int | None, bool]:
@@ -614,34 +413,23 @@ class BusinessStreamConsumer(InboxStreamConsumer):
 class ParticipantStreamConsumer(InboxStreamConsumer):
     """``/ws/inbox/participant/``: the caller's own conversation, BUSINESS_AND_PARTICIPANT only."""
 
+    stream = registry.Stream.PARTICIPANT
     visibility = Message.Visibility.BUSINESS_AND_PARTICIPANT
 
     def groups_for(self, caller: Caller) -> list[str] | None:
         kind = caller.participant_kind
         if not self.admits(caller) or kind is None:
             return None
-        # The conversation id is derived from the participant, so a visitor who has not
-        # written yet already knows (and listens on) the conversation its first message opens.
-        conversation_id = conversation_id_for(kind, caller.id)
-        existing = Conversation.objects.select_related("participant").filter(pk=conversation_id)
-        resolved = follow_merges(existing[0]) if existing else None
-        # A visitor whose conversation a member claimed keeps listening on its old id only
-        # (where ``conversations_merged`` arrives): the member's conversation is not its own.
-        if resolved is not None and is_own_conversation(caller=caller, conversation=resolved):
-            conversation_id = resolved.pk
-        self.conversation_id = conversation_id
-        return [participant_group(conversation_id)]
+        self.conversation_id = selectors.participant_stream_conversation_id(
+            caller=caller, kind=kind
+        )
+        return [participant_group(self.conversation_id)]
 
     def admits(self, caller: Caller) -> bool:
         return caller.is_participant and caller.participant_kind is not None
 
     def parse_resume(self, frame: dict[str, Any]) -> tuple[dict[uuid.UUID, int], int | None, bool]:
-        try:
-            sequence = (
-                _parse_sequence(frame["sequence"]) if frame.get("sequence") is not None else None
-            )
-        except ValueError:
-            raise ValueError('"sequence" must be a sequence (an int64 as a string)') from None
+        sequence = protocol.parse_participant_resume(frame)
         if sequence is None:
             return {}, None, False
         return {self.conversation_id: sequence}, sequence, False
@@ -649,13 +437,3 @@ class ParticipantStreamConsumer(InboxStreamConsumer):
     def resync_positions(self) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         sequence = self.positions.get(self.conversation_id, self.highest or 0)
         return {self.conversation_id: sequence}, sequence, False
-
-    def may_receive(self, event: dict[str, Any]) -> bool:
-        # The groups already guarantee this; checked again because a leak here would show
-        # internal notes to a visitor.
-        message = event.get("data", {}).get("message")
-        if isinstance(message, dict) and message.get("visibility") != (
-            Message.Visibility.BUSINESS_AND_PARTICIPANT
-        ):
-            return False
-        return True

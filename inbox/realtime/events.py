@@ -1,58 +1,33 @@
-"""Events in Wix's shape, published to channel-layer groups after the write commits.
+"""The builders of events in Wix's shape, one per event type of ``registry.py``.
 
-``publish_on_commit`` is the only way an event leaves the app; services call it inside their
-transaction and it sends nothing if that transaction rolls back.
+Services build an event here and hand it to ``publish.publish_on_commit``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
-import time
 import uuid
-from collections import deque
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.utils import timezone
 
 from inbox.models import INBOX_NAMESPACE, Message
-from inbox.realtime.layers import bounded
+from inbox.realtime import registry
 from inbox.wire import iso_micro, message_json
-
-logger = logging.getLogger("inbox")
-
-MESSAGE_FQDN = "wix.crm.inbox.v2.message"
-CONVERSATION_FQDN = "wix.crm.inbox.v2.conversation"
-
-SLUG_SENT_TO_BUSINESS = "message_sent_to_business"
-SLUG_SENT_TO_PARTICIPANT = "message_sent_to_participant"
-SLUG_BUTTON_INTERACTED = "button_interacted"
-SLUG_CONVERSATIONS_MERGED = "conversations_merged"
-SLUG_READ = "conversation_read"
-
-# Channels routes group messages to the consumer method named by "type".
-CONSUMER_HANDLER = "inbox.event"
 
 
 def event_envelope(
     *,
+    event_type: registry.EventType,
     event_id: uuid.UUID | str,
-    fqdn: str,
-    slug: str,
     entity_id: str,
     time: datetime,
     data: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "id": str(event_id),
-        "entityFqdn": fqdn,
-        "slug": slug,
+        "entityFqdn": event_type.entity_fqdn,
+        "slug": event_type.slug,
         "entityId": entity_id,
         "eventTime": iso_micro(time),
         "data": data,
@@ -67,15 +42,14 @@ def message_event_id(pk: Any) -> str:
 def message_event(message: Message) -> dict[str, Any]:
     """The event of one sent message. Its id is derived from the message, so a replay from the
     database and the live event carry the same id and clients can drop the duplicate."""
-    slug = (
-        SLUG_SENT_TO_BUSINESS
+    event_type = (
+        registry.MESSAGE_SENT_TO_BUSINESS
         if message.direction == Message.Direction.PARTICIPANT_TO_BUSINESS
-        else SLUG_SENT_TO_PARTICIPANT
+        else registry.MESSAGE_SENT_TO_PARTICIPANT
     )
     return event_envelope(
+        event_type=event_type,
         event_id=message_event_id(message.pk),
-        fqdn=MESSAGE_FQDN,
-        slug=slug,
         entity_id=str(message.pk),
         time=message.created_at,
         data={
@@ -98,9 +72,8 @@ def button_interacted_event(
         "messageId": str(message.pk),
     }
     return event_envelope(
+        event_type=registry.BUTTON_INTERACTED,
         event_id=uuid.uuid4(),
-        fqdn=MESSAGE_FQDN,
-        slug=SLUG_BUTTON_INTERACTED,
         entity_id=str(message.pk),
         time=timezone.now(),
         data=data,
@@ -114,11 +87,10 @@ def conversations_merged_event(
     from the merge, so a repeated notice of the same merge carries the same id."""
     old = sorted(str(pk) for pk in old_conversation_ids)
     return event_envelope(
+        event_type=registry.CONVERSATIONS_MERGED,
         event_id=uuid.uuid5(
             INBOX_NAMESPACE, f"event:merge:{','.join(old)}>{target_conversation_id}"
         ),
-        fqdn=CONVERSATION_FQDN,
-        slug=SLUG_CONVERSATIONS_MERGED,
         entity_id=str(target_conversation_id),
         time=timezone.now(),
         data={"oldConversationIds": old, "targetConversationId": str(target_conversation_id)},
@@ -133,9 +105,8 @@ def conversation_read_event(
     names one move."""
     reader = ",".join(f"{key}={value}" for key, value in sorted(read_by.items()))
     return event_envelope(
+        event_type=registry.CONVERSATION_READ,
         event_id=uuid.uuid5(INBOX_NAMESPACE, f"event:read:{conversation_id}:{reader}:{sequence}"),
-        fqdn=CONVERSATION_FQDN,
-        slug=SLUG_READ,
         entity_id=str(conversation_id),
         time=timezone.now(),
         data={
@@ -143,138 +114,4 @@ def conversation_read_event(
             "readBy": read_by,
             "sequence": str(sequence),
         },
-    )
-
-
-def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
-    """Send ``event`` to ``groups`` once the current transaction commits (at once if none)."""
-    group_list = list(groups)
-    transaction.on_commit(lambda: _send(group_list, event), robust=True)
-
-
-def _send(groups: list[str], event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    payload = {"type": CONSUMER_HANDLER, "event": event}
-    # One hop to the event loop for all the groups, published concurrently: each
-    # ``async_to_sync`` call waits for the loop's turn, which under load was a visible share of
-    # the send path (docs/benchmarks.md, #1 and #2).
-    outcomes: list[BaseException | None]
-    try:
-        outcomes = async_to_sync(_group_send_all)(layer, groups, payload)
-    except Exception as error:
-        outcomes = [error] * len(groups)
-    failed = _failed_groups(groups, outcomes)
-    for group, outcome in zip(groups, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            # The write is committed; clients catch up from the database when they resume
-            # (and sockets resynchronise by themselves after a layer outage: realtime/health.py).
-            logger.warning(
-                "inbox: could not publish %s %s to %s (%s: %s); retrying in the background",
-                event.get("slug"),
-                event.get("entityId"),
-                group,
-                type(outcome).__name__,
-                outcome,
-            )
-    if failed:
-        _republisher.submit(layer, failed, payload)
-
-
-class _Republisher:
-    """Publishes again, in the background, what could not be published (the layer was down).
-
-    Sockets of *other* processes may have seen no gap in their own heartbeats (their publishes
-    went through once Redis was back), so nothing would tell them to resynchronise: the
-    publisher itself must try again. One daemon thread owns one event loop (so one set of layer
-    connections) and one queue: every ``RETRY_SECONDS`` it publishes the queued events in the
-    order they failed, and after one fails again (the layer is still down) keeps that layer's
-    later events for the next round, so an outage costs one attempt per interval, not one per
-    failed event. An event still failing after ``GIVE_UP_SECONDS`` is dropped with a warning. A repeat is harmless: clients drop
-    event ids they hold.
-    """
-
-    RETRY_SECONDS = 0.2
-    GIVE_UP_SECONDS = 60.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # (layer, groups still to publish to, payload, give up at); touched in the loop only.
-        self._queue: deque[tuple[Any, list[str], dict[str, Any], float]] = deque()
-        self._worker: asyncio.Task[None] | None = None
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=loop.run_forever, name="inbox-republisher", daemon=True
-                ).start()
-                self._loop = loop
-            return self._loop
-
-    def submit(self, layer: Any, groups: list[str], payload: dict[str, Any]) -> None:
-        deadline = time.monotonic() + self.GIVE_UP_SECONDS
-        self._event_loop().call_soon_threadsafe(self._enqueue, layer, groups, payload, deadline)
-
-    def _enqueue(
-        self, layer: Any, groups: list[str], payload: dict[str, Any], deadline: float
-    ) -> None:
-        self._queue.append((layer, groups, payload, deadline))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.ensure_future(self._drain())
-
-    async def _drain(self) -> None:
-        published = 0
-        while self._queue:
-            await asyncio.sleep(self.RETRY_SECONDS)
-            # One round: the queue in order; after a layer fails once, its later events wait
-            # for the next round (other layers' events are still tried).
-            down: set[int] = set()
-            kept: deque[tuple[Any, list[str], dict[str, Any], float]] = deque()
-            while self._queue:
-                layer, groups, payload, deadline = self._queue.popleft()
-                if time.monotonic() > deadline:
-                    event = payload["event"]
-                    logger.warning(
-                        "inbox: gave up publishing %s %s to %s; clients will catch up on resume",
-                        event.get("slug"),
-                        event.get("entityId"),
-                        ", ".join(groups),
-                    )
-                    continue
-                if id(layer) in down:
-                    kept.append((layer, groups, payload, deadline))
-                    continue
-                outcomes = await _group_send_all(layer, groups, payload)
-                failed = _failed_groups(groups, outcomes)
-                if failed:
-                    down.add(id(layer))
-                    kept.append((layer, failed, payload, deadline))
-                else:
-                    published += 1
-            self._queue.extend(kept)
-        if published:
-            logger.info("inbox: published %d events after a retry", published)
-
-
-_republisher = _Republisher()
-
-
-def _failed_groups(groups: list[str], outcomes: list[BaseException | None]) -> list[str]:
-    return [
-        group
-        for group, outcome in zip(groups, outcomes, strict=True)
-        if isinstance(outcome, BaseException)
-    ]
-
-
-async def _group_send_all(
-    layer: Any, groups: list[str], payload: dict[str, Any]
-) -> list[BaseException | None]:
-    # Bounded: an unreachable Redis must not hold the REST response that triggered the send.
-    return await asyncio.gather(
-        *(bounded(layer.group_send(group, payload)) for group in groups), return_exceptions=True
     )

@@ -3,6 +3,7 @@
 import uuid
 
 from inbox.conf import inbox_settings
+from inbox.realtime.registry import Stream
 
 
 def business_group() -> str:
@@ -12,7 +13,7 @@ def business_group() -> str:
 
 def participant_group(conversation_id: uuid.UUID) -> str:
     """What the participant of one conversation may see (never ``BUSINESS`` messages)."""
-    return f"{inbox_settings.GROUP_PREFIX}.participant.{uuid.UUID(str(conversation_id)).hex}"
+    return f"{_participant_prefix()}{uuid.UUID(str(conversation_id)).hex}"
 
 
 def probe_group() -> str:
@@ -23,3 +24,12 @@ def probe_group() -> str:
 def doctor_group() -> str:
     """A new group for one ``inbox_doctor`` round trip: no socket and no other run joins it."""
     return f"{inbox_settings.GROUP_PREFIX}.doctor.{uuid.uuid4().hex}"
+
+
+def group_stream(group: str) -> Stream:
+    """The stream whose sockets listen on ``group``."""
+    return Stream.PARTICIPANT if group.startswith(_participant_prefix()) else Stream.BUSINESS
+
+
+def _participant_prefix() -> str:
+    return f"{inbox_settings.GROUP_PREFIX}.participant."

@@ -14,7 +14,7 @@ A layer that knows when its subscription came back (``layers.RedisPubSubChannelL
 once, and when that heartbeat arrives (which proves the subscription is active again) every socket
 resynchronises. Whatever was published while the subscription was down was committed before
 that point, so the replay finds it; whatever is published after it arrives live. Publishes that
-failed are repeated by their publisher (``events._Republisher``) and arrive live.
+failed are repeated by their publisher (``publish._Republisher``) and arrive live.
 """
 
 from __future__ import annotations

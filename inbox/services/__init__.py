@@ -1,0 +1,31 @@
+"""Every write of the app. Keyword-only, typed, atomic; events leave only after commit.
+
+Views, admin actions, consumers and commands call these; nothing else saves inbox models. One
+module per sub-domain; callers import from here (``services.message_send(...)``).
+"""
+
+from inbox.services.apps import app_create, app_update
+from inbox.services.conversations import (
+    conversation_get_or_create,
+    conversation_merge,
+    visitor_claim,
+)
+from inbox.services.messages import MessageDraft, SendAs, message_interact, message_send
+from inbox.services.participants import participant_get_or_create, visitor_create
+from inbox.services.reads import ReadState, conversation_mark_read
+
+__all__ = [
+    "MessageDraft",
+    "ReadState",
+    "SendAs",
+    "app_create",
+    "app_update",
+    "conversation_get_or_create",
+    "conversation_mark_read",
+    "conversation_merge",
+    "message_interact",
+    "message_send",
+    "participant_get_or_create",
+    "visitor_claim",
+    "visitor_create",
+]
