@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from inbox import services
 from inbox.conf import inbox_settings
@@ -207,7 +208,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
         user = request.user
         context = {
             **self.admin_site.each_context(request),
-            "title": "Staff inbox",
+            "title": _("Staff inbox"),
             "opts": self.opts,
             "app_label": self.opts.app_label,
             "inbox_config": {
