@@ -38,10 +38,10 @@ def supported_language(code: str) -> str:
 
 def js_catalog(language: str) -> dict[str, Any]:
     """The browser code's translations into ``language`` (a supported language code)."""
-    view = JavaScriptCatalog(packages=["inbox"], domain="djangojs")
+    view = JavaScriptCatalog(domain="djangojs")
     with translation.override(language):
         view.translation = translation.trans_real.DjangoTranslation(
-            language, domain="djangojs", localedirs=view.get_paths(view.packages)
+            language, domain="djangojs", localedirs=view.get_paths(["inbox"])
         )
         catalog = view.get_catalog()
         bidi = translation.get_language_bidi()

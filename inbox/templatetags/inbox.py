@@ -70,7 +70,7 @@ def inbox_widget(
     }
     # escape(), not format_html's conditional escaping: template literals arrive marked safe,
     # and every value here ends up inside a double-quoted attribute.
-    values = {name: escape(str(value)) for name, value in attrs.items()}
+    values: dict[str, str] = {name: escape(str(value)) for name, value in attrs.items()}
     # Without lang= the attribute is absent, so the script follows the page's <html lang>.
     values["lang_attr"] = format_html(' data-lang="{}"', values["lang"]) if lang else ""
     return format_html(
