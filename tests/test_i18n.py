@@ -64,11 +64,16 @@ def inbox_config(html: str) -> dict[str, Any]:
     return json.loads(match.group(1))
 
 
+def staff_page(user: Any, accept_language: str) -> str:
+    """The staff page as a browser asking for ``accept_language`` gets it."""
+    client = Client(headers={"accept-language": accept_language})
+    client.force_login(user)
+    return client.get(INBOX_PAGE).content.decode()
+
+
 @pytest.mark.django_db
 def test_the_staff_page_speaks_the_admins_language(staff_user):
-    client = Client(headers={"accept-language": "pt-BR,pt;q=0.9"})
-    client.force_login(staff_user)
-    html = client.get(INBOX_PAGE).content.decode()
+    html = staff_page(staff_user, "pt-BR,pt;q=0.9")
     assert '<html lang="pt" dir="ltr">' in html
     assert "Caixa de entrada da equipe" in html  # the title
     assert 'placeholder="Pesquisar nome ou mensagem"' in html
@@ -85,9 +90,7 @@ def test_the_staff_page_speaks_the_admins_language(staff_user):
 
 @pytest.mark.django_db
 def test_the_staff_page_in_arabic_is_right_to_left(staff_user):
-    client = Client(headers={"accept-language": "ar"})
-    client.force_login(staff_user)
-    html = client.get(INBOX_PAGE).content.decode()
+    html = staff_page(staff_user, "ar")
     assert '<html lang="ar" dir="rtl">' in html
     assert "اختر محادثة" in html
     assert inbox_config(html)["i18n"]["bidi"] is True
