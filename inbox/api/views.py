@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -55,6 +54,7 @@ from inbox.api.schema import (
     SendMessageResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
+    extend_schema,
 )
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.exceptions import (
