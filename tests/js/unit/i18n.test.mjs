@@ -64,10 +64,14 @@ describe("interpolate", () => {
 });
 
 describe("fetchCatalog", () => {
-  test("English needs no request", async () => {
+  test("English needs no request, and stays the named language", async () => {
     const fetch = mock.method(globalThis, "fetch", async () => assert.fail("no request expected"));
-    assert.equal(await fetchCatalog("/inbox/i18n/en-US.json", "en-US"), null);
-    assert.equal(await fetchCatalog("/inbox/i18n/.json", ""), null);
+    assert.deepEqual(await fetchCatalog("/inbox/i18n/en-US.json", "en-US"), {
+      lang: "en-US",
+      bidi: false,
+      catalog: {},
+    });
+    assert.equal(await fetchCatalog("/inbox/i18n/.json", ""), null); // the page names none
     assert.equal(fetch.mock.callCount(), 0);
   });
 

@@ -45,7 +45,10 @@ export class InboxPage {
       onReady: (reconnected) => reconnected && this.list.scheduleRefresh(),
       onReset: () => this.reload(),
       onDenied: (code) =>
-        this.setStatus("offline", code === CLOSE_UNAUTHENTICATED ? gettext("Offline: log in again") : gettext("Offline: no permission")),
+        this.setStatus(
+          "offline",
+          code === CLOSE_UNAUTHENTICATED ? gettext("Offline: log in again") : gettext("Offline: no permission")
+        ),
       onStatus: (state) => this.setStatus(state, gettext(STATUS_TEXT[state])),
     });
   }

@@ -99,7 +99,9 @@ export class ThreadView {
         this.olderStatus.textContent = gettext("No messages yet");
       }
     } catch (error) {
-      if (this.current === thread) this.olderStatus.textContent = interpolate(gettext("Could not load: %(error)s"), { error: error.message });
+      if (this.current === thread) {
+        this.olderStatus.textContent = interpolate(gettext("Could not load: %(error)s"), { error: error.message });
+      }
     } finally {
       thread.loading = false;
     }
@@ -130,7 +132,8 @@ export class ThreadView {
     if (sender.wixUserId) return sender.wixUserId === page.me ? gettext("You") : gettext("Staff");
     if (sender.appId) return gettext("App");
     const row = page.list.rows.get(this.current.id);
-    return (row && row.conversation.participantDisplayData.name) || page.kinds.senderLabel(sender) || gettext("Participant");
+    const name = row && row.conversation.participantDisplayData.name;
+    return name || page.kinds.senderLabel(sender) || gettext("Participant");
   }
 
   renderMessage(message) {
@@ -178,7 +181,8 @@ export class ThreadView {
       }
     });
     if (newest) {
-      thread.nodes.get(newest.id).querySelector(".inbox-meta").appendChild(el("span", "inbox-seen", "✓ " + gettext("Seen")));
+      const seen = el("span", "inbox-seen", "✓ " + gettext("Seen"));
+      thread.nodes.get(newest.id).querySelector(".inbox-meta").appendChild(seen);
     }
   }
 

@@ -3,7 +3,8 @@
  *
  * A message's content becomes a list of nodes, one per bubble. Each surface passes a theme:
  * ``classes`` (the class names its stylesheet styles, by part), ``unsupported`` (the text shown
- * for a content type this file does not know, marked with gettext_noop and translated here) and, where the reader may press postback buttons,
+ * for a content type this file does not know, marked with gettext_noop and translated here)
+ * and, where the reader may press postback buttons,
  * ``onPostback(message, interactionId, button)``; without it they show as inert labels.
  * A new content type is one more entry in RENDERERS.
  */

@@ -46,11 +46,13 @@ export function locales() {
 }
 
 /**
- * The widget's catalog for ``lang`` from ``url`` (null for English or on any failure: the
- * widget then speaks English, it never stays unbuilt for want of a translation).
+ * The widget's catalog for ``lang`` from ``url``. English is the source: no request, but the
+ * language is still known (its requests ask for it). Null when the page names no language or the
+ * fetch fails: the widget then speaks English, it never stays unbuilt for want of a translation.
  */
 export async function fetchCatalog(url, lang) {
-  if (!lang || /^en\b/i.test(lang)) return null;
+  if (!lang) return null;
+  if (/^en\b/i.test(lang)) return { lang, bidi: false, catalog: {} };
   try {
     const response = await fetch(url, { credentials: "omit", headers: { Accept: "application/json" } });
     return response.ok ? await response.json() : null;

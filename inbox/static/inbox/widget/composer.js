@@ -66,7 +66,11 @@ export class Composer {
           note.textContent = response.status ? gettext("Retrying\u2026") : gettext("Offline, will retry\u2026");
           return;
         }
-        fail(retryable ? gettext("Not sent.") : interpolate(gettext("Not sent: %(error)s."), { error: errorMessage(response) }));
+        fail(
+          retryable
+            ? gettext("Not sent.")
+            : interpolate(gettext("Not sent: %(error)s."), { error: errorMessage(response) })
+        );
       });
     };
 

@@ -397,7 +397,10 @@ function catalogUrl(api, lang) {
 /** Build the widget on this page; ``config`` comes from the loader (widget.js). */
 export async function mount(config) {
   // Translated before anything is built: every string of the widget is then in one language.
-  const [translations] = await Promise.all([fetchCatalog(catalogUrl(config.api, config.lang), config.lang), whenBodyExists()]);
+  const [translations] = await Promise.all([
+    fetchCatalog(catalogUrl(config.api, config.lang), config.lang),
+    whenBodyExists(),
+  ]);
   setCatalog(translations);
   const widget = new Widget({
     ...config,
