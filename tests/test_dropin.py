@@ -433,7 +433,7 @@ def test_the_staff_page_loads_its_script(site):
         assert page.status == 200
         assert page.url.endswith("/admin/inbox/staffinbox/"), page.url
         html = page.read().decode()
-    script = re.search(r'<script src="([^"]*inbox/admin/[^"]+\.js)"', html)
+    script = re.search(r'<script[^>]* src="([^"]*inbox/admin/[^"]+\.js)"', html)
     assert script, html
     with opener.open(site["base"] + script.group(1), timeout=TIMEOUT) as response:
         assert response.status == 200
