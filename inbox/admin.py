@@ -19,9 +19,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from inbox import services
 from inbox.conf import inbox_settings
+from inbox.i18n import js_catalog
 from inbox.models import (
     App,
     Conversation,
@@ -126,7 +129,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "created_at",
     ]
 
-    @admin.display(description="participant kind", ordering="participant__kind")
+    @admin.display(description=_("participant kind"), ordering="participant__kind")
     def participant_kind(self, conversation: Conversation) -> str:
         return conversation.participant.get_kind_display()
 
@@ -172,7 +175,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "request_fingerprint",
     ]
 
-    @admin.display(description="sender", ordering="sender_kind")
+    @admin.display(description=_("sender"), ordering="sender_kind")
     def sender(self, message: Message) -> str:
         return f"{message.sender_kind}: {message.sender_id}"
 
@@ -253,7 +256,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
         user = request.user
         context = {
             **self.admin_site.each_context(request),
-            "title": "Staff inbox",
+            "title": _("Staff inbox"),
             "opts": self.opts,
             "app_label": self.opts.app_label,
             "inbox_config": {
@@ -265,6 +268,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "pageSize": 30,
                 "resumeLimit": inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS,
                 "participantKinds": _participant_kinds(),
+                "i18n": js_catalog(get_language()),
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from inbox.content import CONTENT_TYPES
 
@@ -62,9 +63,9 @@ class Participant(models.Model):
     """The person on the other side of the business: a visitor, a contact or a member."""
 
     class Kind(models.TextChoices):
-        ANONYMOUS_VISITOR = "ANONYMOUS_VISITOR", "Anonymous visitor"
-        CONTACT = "CONTACT", "Contact"
-        MEMBER = "MEMBER", "Member"
+        ANONYMOUS_VISITOR = "ANONYMOUS_VISITOR", _("Anonymous visitor")
+        CONTACT = "CONTACT", _("Contact")
+        MEMBER = "MEMBER", _("Member")
 
         @property
         def wire_key(self) -> str:
@@ -317,5 +318,5 @@ class StaffInbox(Conversation):
 
     class Meta:
         proxy = True
-        verbose_name = "staff inbox"
-        verbose_name_plural = "staff inbox"
+        verbose_name = _("staff inbox")
+        verbose_name_plural = _("staff inbox")

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from inbox.conf import inbox_settings
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
@@ -39,7 +40,7 @@ def visible_messages(*, conversation_id: uuid.UUID, visibility: str) -> QuerySet
 def reader_visibility(*, caller: Caller, requested: str) -> str:
     """The visibility a caller may list with; participants get only their own view."""
     if requested == Message.Visibility.BUSINESS and caller.is_participant:
-        raise PermissionDenied("Participants may list only BUSINESS_AND_PARTICIPANT messages")
+        raise PermissionDenied(_("Participants may list only BUSINESS_AND_PARTICIPANT messages"))
     return requested
 
 
@@ -198,7 +199,7 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
     one query.
     """
     if caller.is_participant:
-        raise PermissionDenied("Only the business side lists conversations")
+        raise PermissionDenied(_("Only the business side lists conversations"))
     cursors = ReadCursor.objects.filter(conversation=OuterRef("pk"))
     read_sequence: QuerySet[Any, Any]
     if caller.user is not None:
@@ -286,18 +287,18 @@ def message_for_participant(
     ``conversation_id`` if given, merges followed). Anything else, whether it exists or not, is
     ``NOT_JOINED_CHATROOM``, so message ids cannot be probed."""
     if not caller.is_participant:
-        raise PermissionDenied("Only the participant of a conversation may do this")
+        raise PermissionDenied(_("Only the participant of a conversation may do this"))
     message = one_or_none(
         Message.objects.select_related("conversation__participant").filter(
             pk=message_id, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT
         )
     )
     if message is None or not is_own_conversation(caller=caller, conversation=message.conversation):
-        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+        raise NotJoinedChatroom(_("The message is not in a conversation the caller takes part in"))
     if conversation_id is not None:
         named = conversation_for_caller(caller=caller, conversation_id=conversation_id)
         if named.pk != message.conversation_id:
-            raise NotJoinedChatroom("The message is not in this conversation")
+            raise NotJoinedChatroom(_("The message is not in this conversation"))
     return message
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -101,11 +102,11 @@ class InboxViewSet(viewsets.ViewSet):
 
     def require_business_read(self) -> None:
         if not self.caller.can_read_business():
-            raise PermissionDenied("This endpoint needs business-side read permission")
+            raise PermissionDenied(_("This endpoint needs business-side read permission"))
 
     def require_business_write(self) -> None:
         if not self.caller.can_write_business():
-            raise PermissionDenied("This endpoint needs business-side send permission")
+            raise PermissionDenied(_("This endpoint needs business-side send permission"))
 
 
 def _uuid_path(value: str, field: str) -> uuid.UUID:
@@ -133,7 +134,7 @@ class ConversationViewSet(InboxViewSet):
         if caller.is_participant:
             given = s.parse_participant_id(data, required=False)
             if given is not None and (given[0] != caller.sender_kind or given[1] != caller.id):
-                raise NotJoinedChatroom("A participant may only open its own conversation")
+                raise NotJoinedChatroom(_("A participant may only open its own conversation"))
             assert caller.participant_kind is not None
             kind, external_id = caller.participant_kind, caller.id
         else:
@@ -174,7 +175,7 @@ class ConversationViewSet(InboxViewSet):
     )
     def list(self, request: Request) -> Response:
         if self.caller.is_participant:
-            raise PermissionDenied("Only the business side lists conversations")
+            raise PermissionDenied(_("Only the business side lists conversations"))
         self.require_business_read()
         params = query_request(request.query_params)
         limit, cursor = s.parse_conversation_paging(
@@ -294,7 +295,7 @@ class MessageViewSet(InboxViewSet):
         if send.conversation_id is None and caller.is_business:
             raise ValidationFailed.single("conversationId", "is required", RULE_REQUIRED)
         # By id: the service checks who may send there (and that it exists) as it writes.
-        message, _ = services.message_send(
+        message, _replayed = services.message_send(
             caller=caller,
             conversation=send.conversation_id,
             draft=send.draft,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inbox.content import NormalizedContent
 from inbox.exceptions import (
@@ -180,7 +181,7 @@ def _conversation_to_send_into(
     """The conversation, or just its id where the send needs no more than that."""
     if conversation is None:
         assert caller.participant_kind is not None
-        conversation, _ = conversation_get_or_create(
+        conversation, _created = conversation_get_or_create(
             kind=caller.participant_kind, external_id=caller.id, user=caller.user
         )
     elif isinstance(conversation, uuid.UUID) and (
@@ -220,7 +221,7 @@ def _business_sender(*, caller: Caller, send_as: str, business_user_id: uuid.UUI
         if caller.kind is CallerKind.STAFF:
             # A staff user writes as itself; naming a colleague would be impersonation.
             if business_user_id is not None and business_user_id != caller.id:
-                raise IdentityDoesNotMatch("A business user may only send as itself")
+                raise IdentityDoesNotMatch(_("A business user may only send as itself"))
             return Message.SenderKind.BUSINESS_USER, caller.id, None
         if business_user_id is None:
             raise ValidationFailed.single(
@@ -321,7 +322,7 @@ def message_interact(*, caller: Caller, message: Message, interaction_id: str) -
         or message.visibility != Message.Visibility.BUSINESS_AND_PARTICIPANT
         or not is_own_conversation(caller=caller, conversation=conversation)
     ):
-        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+        raise NotJoinedChatroom(_("The message is not in a conversation the caller takes part in"))
     app_ids = _postback_app_ids(message)
     if interaction_id not in app_ids:
         raise ValidationFailed.single(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import RULE_MAX, PermissionDenied, ValidationFailed
 from inbox.identity import Caller, CallerKind
@@ -39,7 +40,7 @@ def conversation_mark_read(
     stream after commit.
     """
     if caller.kind is CallerKind.APP:
-        raise PermissionDenied("An app has no read cursor; staff users and participants do")
+        raise PermissionDenied(_("An app has no read cursor; staff users and participants do"))
     if caller.is_participant:
         bound = participant_visible_last_sequence(conversation=conversation)
     else:

@@ -5,6 +5,7 @@
  * Reads and writes go through the REST API (session + CSRF token).
  */
 
+import { gettext, gettext_noop } from "../common/i18n.js";
 import { requestJson } from "../common/rest.js";
 import {
   CLOSE_UNAUTHENTICATED,
@@ -18,7 +19,11 @@ import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
 import { ThreadView } from "./thread.js";
 
-const STATUS_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", live: "Live" };
+const STATUS_TEXT = {
+  connecting: gettext_noop("Connecting…"),
+  reconnecting: gettext_noop("Reconnecting…"),
+  live: gettext_noop("Live"),
+};
 
 export class InboxPage {
   constructor(root, config) {
@@ -40,8 +45,11 @@ export class InboxPage {
       onReady: (reconnected) => reconnected && this.list.scheduleRefresh(),
       onReset: () => this.reload(),
       onDenied: (code) =>
-        this.setStatus("offline", code === CLOSE_UNAUTHENTICATED ? "Offline: log in again" : "Offline: no permission"),
-      onStatus: (state) => this.setStatus(state, STATUS_TEXT[state]),
+        this.setStatus(
+          "offline",
+          code === CLOSE_UNAUTHENTICATED ? gettext("Offline: log in again") : gettext("Offline: no permission")
+        ),
+      onStatus: (state) => this.setStatus(state, gettext(STATUS_TEXT[state])),
     });
   }
 
