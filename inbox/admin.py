@@ -63,8 +63,9 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_message_preview",
         "last_activity_at",
         "last_sequence",
+        "status",
     ]
-    list_filter = ["participant__kind", "last_message_visibility", "last_activity_at"]
+    list_filter = ["participant__kind", "status", "last_message_visibility", "last_activity_at"]
     search_fields = ["id", "participant__display_name", "last_message_preview"]
     list_select_related = ["participant"]
     readonly_fields = [
@@ -74,6 +75,8 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_sequence",
         *Conversation.SUMMARY_FIELDS,
         "participant_read_sequence",
+        "status",
+        "snoozed_until",
         "merged_into",
         "created_at",
     ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
+
 from inbox.conf import inbox_settings
 from inbox.models import Conversation, Message, Participant
 
@@ -107,4 +109,18 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
         "unreadCount": conversation.unread_count,  # type: ignore[attr-defined]
         "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
         "participantReadSequence": str(conversation.participant_read_sequence),
+        **status_json(conversation),
+    }
+
+
+def status_json(conversation: Conversation) -> dict[str, Any]:
+    """``status`` as of now (a snooze that has run out reads ``OPEN``) and ``snoozedUntil``
+    (while the snooze lasts); business side only, never a participant's."""
+    status = conversation.status_at(timezone.now())
+    until = conversation.snoozed_until
+    return {
+        "status": status,
+        "snoozedUntil": iso_millis(until)
+        if until is not None and status == Conversation.Status.SNOOZED
+        else None,
     }

@@ -72,6 +72,15 @@ def _samples(conversation_id: uuid.UUID, send: Any) -> dict[str, dict[str, Any]]
         "conversation_read": events.conversation_read_event(
             conversation_id=conversation_id, read_by=participant_json(participant), sequence=7
         ),
+        "conversation_status_changed": events.conversation_status_changed_event(
+            conversation_id=conversation_id,
+            status="SNOOZED",
+            snoozed_until=timezone.now(),
+            changed_by={"wixUserId": str(uuid.uuid4())},
+        ),
+        "conversation_marked_unread": events.conversation_marked_unread_event(
+            conversation_id=conversation_id, read_by={"wixUserId": str(uuid.uuid4())}, sequence=6
+        ),
     }
     # A new event type fails here until it has a sample and an expectation below.
     assert {event["slug"] for event in samples.values()} == set(registry.EVENT_TYPES)
@@ -92,6 +101,8 @@ BUSINESS_RECEIVES = [
     "button_interacted",
     "conversations_merged",
     "conversation_read",
+    "conversation_status_changed",
+    "conversation_marked_unread",
 ]
 
 
@@ -132,8 +143,8 @@ async def test_each_stream_relays_exactly_the_registered_events_it_may_carry(
     }
     assert received == {PARTICIPANT: PARTICIPANT_RECEIVES, BUSINESS: BUSINESS_RECEIVES}
     dropped = [r.getMessage() for r in caplog.records if "which may not carry it" in r.message]
-    # Four on the participant socket, and the unregistered one on the business socket too.
-    assert len(dropped) == 5
+    # Six on the participant socket, and the unregistered one on the business socket too.
+    assert len(dropped) == 7
     assert sum(UNREGISTERED_SLUG in line for line in dropped) == 2
     for communicator in sockets.values():
         await communicator.disconnect()
@@ -160,6 +171,8 @@ def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
         ([participant], samples["internal message_sent_to_participant"]),
         ([participant], samples["button_interacted"]),
         ([participant], samples["conversation_read"]),
+        ([participant], samples["conversation_status_changed"]),
+        ([participant], samples["conversation_marked_unread"]),
         ([business_group()], _unregistered_event(conversation_id)),
         ([business_group(), participant], _unregistered_event(conversation_id)),
     ]

@@ -11,6 +11,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -27,7 +28,7 @@ from inbox.exceptions import (
     ValidationFailed,
     Violation,
 )
-from inbox.models import Message, Participant
+from inbox.models import Conversation, Message, Participant
 from inbox.selectors import ASC, DESC
 from inbox.services import MessageDraft, SendAs
 
@@ -282,6 +283,19 @@ def parse_read_request(data: dict[str, Any]) -> int:
     """The sequence of a ``POST v2/conversations/{id}/read`` body."""
     values = validated(ReadRequestSerializer, data)
     return int(values["sequence"])
+
+
+class StatusRequestSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Conversation.Status.values)
+    snoozedUntil = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Required with SNOOZED, refused otherwise."
+    )
+
+
+def parse_status_request(data: dict[str, Any]) -> tuple[str, datetime | None]:
+    """(status, snooze end) of a ``POST v2/conversations/{id}/status`` body."""
+    values = validated(StatusRequestSerializer, data)
+    return values["status"], values.get("snoozedUntil")
 
 
 class ListConversationsRequestSerializer(serializers.Serializer[Any]):

@@ -52,6 +52,7 @@ from inbox.api.schema import (
     ListMessagesResponseSerializer,
     ReadResponseSerializer,
     SendMessageResponseSerializer,
+    StatusResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
 )
@@ -65,7 +66,7 @@ from inbox.exceptions import (
 )
 from inbox.identity import Caller, visitor_token_issue, visitor_token_read
 from inbox.models import Participant
-from inbox.wire import conversation_json, conversation_row_json, message_json
+from inbox.wire import conversation_json, conversation_row_json, message_json, status_json
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 
@@ -218,13 +219,53 @@ class ConversationViewSet(InboxViewSet):
         state = services.conversation_mark_read(
             caller=caller, conversation=conversation, sequence=s.parse_read_request(request.data)
         )
+        return _read_state_response(conversation, state)
+
+    @extend_schema(
+        operation_id="setConversationStatus",
+        request=s.StatusRequestSerializer,
+        responses={200: StatusResponseSerializer},
+        summary="Open, snooze or close a conversation (business side; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def status(self, request: Request, conversation_id: str) -> Response:
+        if self.caller.is_participant:
+            raise PermissionDenied("Only the business side changes a conversation's status")
+        self.require_business_write()
+        status, snoozed_until = s.parse_status_request(request.data)
+        conversation = selectors.conversation_for_caller(
+            caller=self.caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
+        change = services.conversation_set_status(
+            caller=self.caller,
+            conversation=conversation,
+            status=status,
+            snoozed_until=snoozed_until,
+        )
         return Response(
             {
                 "conversationId": str(conversation.pk),
-                "readBy": state.read_by,
-                "sequence": str(state.sequence),
+                **status_json(conversation),
+                "changed": change.changed,
             }
         )
+
+    @extend_schema(
+        operation_id="markConversationUnread",
+        request=None,
+        responses={200: ReadResponseSerializer},
+        summary="Move the caller's read cursor back before the last message (staff; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="unread")
+    def unread(self, request: Request, conversation_id: str) -> Response:
+        if self.caller.is_participant:
+            raise PermissionDenied("Only staff users mark a conversation unread")
+        self.require_business_read()
+        conversation = selectors.conversation_for_caller(
+            caller=self.caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
+        state = services.conversation_mark_unread(caller=self.caller, conversation=conversation)
+        return _read_state_response(conversation, state)
 
 
 class MessageViewSet(InboxViewSet):
@@ -323,6 +364,16 @@ class MessageViewSet(InboxViewSet):
             caller=self.caller, message=message, interaction_id=interaction.interaction_id
         )
         return Response({})
+
+
+def _read_state_response(conversation: Any, state: services.ReadState) -> Response:
+    return Response(
+        {
+            "conversationId": str(conversation.pk),
+            "readBy": state.read_by,
+            "sequence": str(state.sequence),
+        }
+    )
 
 
 def _idempotency_key(request: Request) -> str | None:

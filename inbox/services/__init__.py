@@ -12,17 +12,21 @@ from inbox.services.conversations import (
 )
 from inbox.services.messages import MessageDraft, SendAs, message_interact, message_send
 from inbox.services.participants import participant_get_or_create, visitor_create
-from inbox.services.reads import ReadState, conversation_mark_read
+from inbox.services.reads import ReadState, conversation_mark_read, conversation_mark_unread
+from inbox.services.status import StatusChange, conversation_set_status
 
 __all__ = [
     "MessageDraft",
     "ReadState",
     "SendAs",
+    "StatusChange",
     "app_create",
     "app_update",
     "conversation_get_or_create",
     "conversation_mark_read",
+    "conversation_mark_unread",
     "conversation_merge",
+    "conversation_set_status",
     "message_interact",
     "message_send",
     "participant_get_or_create",

@@ -5,6 +5,7 @@ import { compareSequences, maxSequence } from "../common/stream.js";
 import { withQuery } from "../common/rest.js";
 import { VISIBILITY } from "../common/wire.js";
 import { formatTime, participantName } from "./format.js";
+import { currentStatus, statusLabel } from "./status.js";
 
 export class ConversationList {
   constructor(page) {
@@ -28,6 +29,7 @@ export class ConversationList {
       q: (data.get("q") || "").trim(),
       participantKind: data.get("participantKind") || "",
       unread: data.get("unread") ? "true" : "",
+      status: data.get("status") || "",
     };
   }
 
@@ -140,7 +142,11 @@ export class ConversationList {
       badge.setAttribute("aria-label", row.unreadCount + " unread");
       button.appendChild(badge);
     }
-    button.appendChild(el("span", "inbox-conversation-kind", kinds.label(row.participantKind)));
+    const status = statusLabel(row);
+    button.dataset.status = currentStatus(row);
+    const kindLabel = el("span", "inbox-conversation-kind", kinds.label(row.participantKind));
+    if (status) kindLabel.appendChild(el("span", "inbox-conversation-status", status));
+    button.appendChild(kindLabel);
     button.addEventListener("click", () => this.page.thread.open(id));
     item.appendChild(button);
     return item;

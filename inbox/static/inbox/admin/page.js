@@ -16,6 +16,7 @@ import {
 import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
+import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
 
 const STATUS_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", live: "Live" };
@@ -32,6 +33,7 @@ export class InboxPage {
     this.list = new ConversationList(this);
     this.thread = new ThreadView(this);
     this.composer = new Composer(this);
+    this.statusControls = new StatusControls(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -49,6 +51,7 @@ export class InboxPage {
     this.list.bind();
     this.thread.bind();
     this.composer.bind();
+    this.statusControls.bind();
     this.list.load().then(() => this.stream.start());
   }
 
@@ -83,6 +86,8 @@ export class InboxPage {
       this.acceptMessage(data.conversationId, data.message, false);
     } else if (event.slug === "conversation_read") {
       this.acceptRead(data);
+    } else if (event.slug === "conversation_status_changed" || event.slug === "conversation_marked_unread") {
+      this.statusControls.onEvent(event);
     } else if (event.slug === "conversations_merged") {
       const old = data.oldConversationIds || [];
       old.forEach((id) => this.list.rows.delete(id));
