@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -55,6 +54,7 @@ from inbox.api.schema import (
     StatusResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
+    extend_schema,
 )
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.exceptions import (
