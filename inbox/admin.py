@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from inbox import services
+from inbox import selectors, services
 from inbox.conf import inbox_settings
 from inbox.models import (
     App,
@@ -27,6 +27,7 @@ from inbox.models import (
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.wire import assignee_json
 
 # The app's view permission: the same one the REST API checks for business-side reads.
 INBOX_VIEW_PERMISSION = "inbox.view_message"
@@ -62,6 +63,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_activity_at",
         "last_sequence",
         "status",
+        "assignee",
     ]
     list_filter = ["participant__kind", "status", "last_message_visibility", "last_activity_at"]
     search_fields = ["id", "participant__display_name", "last_message_preview"]
@@ -75,6 +77,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "participant_read_sequence",
         "status",
         "snoozed_until",
+        "assignee",
         "merged_into",
         "created_at",
     ]
@@ -217,6 +220,8 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "pageSize": 30,
                 "resumeLimit": inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS,
                 "participantKinds": _participant_kinds(),
+                # Who a conversation can be assigned to (the assign menu).
+                "assignableStaff": [assignee_json(staff) for staff in selectors.assignable_staff()],
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)

@@ -8,7 +8,7 @@ increasing and unique ``sequence`` per conversation, one message per idempotency
 import hashlib
 import uuid
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +26,13 @@ def user_wire_id(user_pk: object) -> uuid.UUID:
     Derived, not stored: the same user always maps to the same GUID in every process.
     """
     return uuid.uuid5(INBOX_NAMESPACE, f"user:{user_pk}")
+
+
+def user_display_name(user: Any) -> str:
+    """How the inbox names a Django user: the full name, else the username. A custom user model
+    (AbstractBaseUser) need not have ``get_full_name``; every one has ``get_username``."""
+    full_name = getattr(user, "get_full_name", None)
+    return str((full_name() if callable(full_name) else "") or user.get_username())
 
 
 class App(models.Model):
@@ -192,6 +199,15 @@ class Conversation(models.Model):
     # and by a participant's message, which reopens it.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # The staff user working it (``conversation_assign``). It grants nothing: who sees what is
+    # decided by the selectors alone.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbox_assigned_conversations",
+    )
 
     class Meta:
         indexes = [
@@ -199,7 +215,12 @@ class Conversation(models.Model):
             models.Index(fields=["-last_activity_at", "-id"], name="inbox_conv_activity_idx"),
             # The same list filtered by status (open, snoozed, closed).
             models.Index(
-                fields=["status", "-last_activity_at", "-id"], name="inbox_conv_status_activity_idx"
+                fields=["status", "-last_activity_at", "-id"], name="inbox_conv_status_idx"
+            ),
+            # The same list filtered by assignee ("mine", "unassigned").
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"],
+                name="inbox_conv_assignee_idx",
             ),
             # Business-stream resume: conversations with messages after a position
             # (WHERE last_sequence > since - window) without scanning every conversation.

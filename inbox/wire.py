@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from inbox.conf import inbox_settings
-from inbox.models import Conversation, Message, Participant
+from inbox.models import Conversation, Message, Participant, user_display_name, user_wire_id
 
 
 def iso_millis(value: datetime) -> str:
@@ -110,7 +110,15 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
         "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
         "participantReadSequence": str(conversation.participant_read_sequence),
         **status_json(conversation),
+        "assignee": assignee_json(conversation.assignee),
     }
+
+
+def assignee_json(user: Any) -> dict[str, str] | None:
+    """An assignee on the wire: its ``wixUserId`` and the name the inbox shows (null: nobody)."""
+    if user is None:
+        return None
+    return {"wixUserId": str(user_wire_id(user.pk)), "name": user_display_name(user)}
 
 
 def status_json(conversation: Conversation) -> dict[str, Any]:

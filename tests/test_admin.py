@@ -68,6 +68,9 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
             {"kind": "CONTACT", "wireKey": "contactId", "label": "Contact"},
             {"kind": "MEMBER", "wireKey": "memberId", "label": "Member"},
         ],
+        "assignableStaff": [
+            {"wixUserId": str(user_wire_id(staff_user.pk)), "name": staff_user.get_username()}
+        ],
     }
 
 

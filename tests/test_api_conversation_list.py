@@ -75,6 +75,7 @@ def test_row_shape_and_newest_activity_first(staff_client, make_conversation, se
         "participantReadSequence": "0",
         "status": "OPEN",
         "snoozedUntil": None,
+        "assignee": None,
     }
     assert row["conversation"]["participant"] == {"contactId": str(newer.participant.contact_id)}
     assert row["lastActivityDate"].endswith("Z")

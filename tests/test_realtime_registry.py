@@ -81,6 +81,11 @@ def _samples(conversation_id: uuid.UUID, send: Any) -> dict[str, dict[str, Any]]
         "conversation_marked_unread": events.conversation_marked_unread_event(
             conversation_id=conversation_id, read_by={"wixUserId": str(uuid.uuid4())}, sequence=6
         ),
+        "conversation_assigned": events.conversation_assigned_event(
+            conversation_id=conversation_id,
+            assignee={"wixUserId": str(uuid.uuid4()), "name": "Kim"},
+            assigned_by={"appId": str(uuid.uuid4())},
+        ),
     }
     # A new event type fails here until it has a sample and an expectation below.
     assert {event["slug"] for event in samples.values()} == set(registry.EVENT_TYPES)
@@ -103,6 +108,7 @@ BUSINESS_RECEIVES = [
     "conversation_read",
     "conversation_status_changed",
     "conversation_marked_unread",
+    "conversation_assigned",
 ]
 
 
@@ -143,8 +149,8 @@ async def test_each_stream_relays_exactly_the_registered_events_it_may_carry(
     }
     assert received == {PARTICIPANT: PARTICIPANT_RECEIVES, BUSINESS: BUSINESS_RECEIVES}
     dropped = [r.getMessage() for r in caplog.records if "which may not carry it" in r.message]
-    # Six on the participant socket, and the unregistered one on the business socket too.
-    assert len(dropped) == 7
+    # Seven on the participant socket, and the unregistered one on the business socket too.
+    assert len(dropped) == 8
     assert sum(UNREGISTERED_SLUG in line for line in dropped) == 2
     for communicator in sockets.values():
         await communicator.disconnect()
@@ -159,6 +165,12 @@ def test_every_builder_makes_its_registered_shape(visitor_conversation, send):
     assert registry.schema_errors(event) == ["data keys ['message']"]
     event = _unregistered_event(conversation_id)
     assert registry.schema_errors(event) == [f"unregistered slug {UNREGISTERED_SLUG!r}"]
+    event = events.conversation_assigned_event(
+        conversation_id=conversation_id, assignee=None, assigned_by={"appId": str(uuid.uuid4())}
+    )
+    assert registry.schema_errors(event) == []
+    event["data"]["assignee"] = {"wixUserId": "kim"}
+    assert registry.schema_errors(event) == ["data.assignee is not {wixUserId, name} or null"]
 
 
 def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
@@ -173,6 +185,7 @@ def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
         ([participant], samples["conversation_read"]),
         ([participant], samples["conversation_status_changed"]),
         ([participant], samples["conversation_marked_unread"]),
+        ([participant], samples["conversation_assigned"]),
         ([business_group()], _unregistered_event(conversation_id)),
         ([business_group(), participant], _unregistered_event(conversation_id)),
     ]

@@ -56,6 +56,12 @@ CONVERSATION_LIST_PARAMETERS = [
         enum=Conversation.Status.values,
         description="Status as of now (an expired snooze is OPEN); CLOSED is the archive.",
     ),
+    OpenApiParameter(
+        "assignee",
+        str,
+        enum=["me", "none"],
+        description="me: assigned to the calling staff user; none: unassigned.",
+    ),
     OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
     OpenApiParameter("paging.cursor", str),
 ]
@@ -176,6 +182,11 @@ class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
     merged = serializers.BooleanField(help_text="Whether this call merged a conversation.")
 
 
+class AssigneeSerializer(serializers.Serializer[Any]):
+    wixUserId = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class ConversationRowSerializer(serializers.Serializer[Any]):
     conversation = ConversationSerializer()
     participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
@@ -200,6 +211,7 @@ class ConversationRowSerializer(serializers.Serializer[Any]):
     snoozedUntil = serializers.DateTimeField(
         allow_null=True, help_text="The end of the snooze while it lasts; null otherwise."
     )
+    assignee = AssigneeSerializer(allow_null=True)
 
 
 class ListConversationsResponseSerializer(serializers.Serializer[Any]):
@@ -218,6 +230,12 @@ class StatusResponseSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Conversation.Status.values)
     snoozedUntil = serializers.DateTimeField(allow_null=True)
     changed = serializers.BooleanField(help_text="False when it already had this status.")
+
+
+class AssignResponseSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    assignee = AssigneeSerializer(allow_null=True)
+    changed = serializers.BooleanField(help_text="False when it was already assigned so.")
 
 
 # --- errors ------------------------------------------------------------------------------------

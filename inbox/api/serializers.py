@@ -298,6 +298,16 @@ def parse_status_request(data: dict[str, Any]) -> tuple[str, datetime | None]:
     return values["status"], values.get("snoozedUntil")
 
 
+class AssignRequestSerializer(serializers.Serializer[Any]):
+    wixUserId = GuidField(allow_null=True, help_text="The staff user to assign; null: nobody.")
+
+
+def parse_assign_request(data: dict[str, Any]) -> uuid.UUID | None:
+    """The assignee's ``wixUserId`` (None: unassign) of a ``POST …/assignee`` body."""
+    values = validated(AssignRequestSerializer, data)
+    return values["wixUserId"]
+
+
 class ListConversationsRequestSerializer(serializers.Serializer[Any]):
     paging = PagingSerializer(required=False)
 

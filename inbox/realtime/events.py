@@ -148,6 +148,26 @@ def conversation_marked_unread_event(
     )
 
 
+def conversation_assigned_event(
+    *,
+    conversation_id: uuid.UUID,
+    assignee: dict[str, str] | None,
+    assigned_by: dict[str, str],
+) -> dict[str, Any]:
+    """``conversation_id`` was assigned to ``assignee`` (None: unassigned; our extension)."""
+    return event_envelope(
+        event_type=registry.CONVERSATION_ASSIGNED,
+        event_id=uuid.uuid4(),
+        entity_id=str(conversation_id),
+        time=timezone.now(),
+        data={
+            "conversationId": str(conversation_id),
+            "assignee": assignee,
+            "assignedBy": assigned_by,
+        },
+    )
+
+
 def _cursor_data(
     *, conversation_id: uuid.UUID, read_by: dict[str, str], sequence: int
 ) -> dict[str, Any]:

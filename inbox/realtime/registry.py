@@ -178,6 +178,34 @@ CONVERSATION_MARKED_UNREAD = EventType(
     ),
 )
 
+CONVERSATION_ASSIGNED = EventType(
+    slug="conversation_assigned",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every change is its own event",
+    data={
+        "conversationId": UUID,
+        "assignee": Shape(
+            "{wixUserId, name} or null",
+            lambda v: (
+                v is None
+                or (
+                    isinstance(v, dict)
+                    and set(v) == {"wixUserId", "name"}
+                    and _is_uuid(v["wixUserId"])
+                )
+            ),
+        ),
+        "assignedBy": IDENTIFICATION,
+    },
+    # Which colleague works what is the team's business: never on a participant stream.
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "the conversation was assigned to a staff user (`assignee`), or unassigned (`null`; "
+        "ours, not Wix's)."
+    ),
+)
+
 EVENT_TYPES: dict[str, EventType] = {
     event_type.slug: event_type
     for event_type in (
@@ -188,6 +216,7 @@ EVENT_TYPES: dict[str, EventType] = {
         CONVERSATION_READ,
         CONVERSATION_STATUS_CHANGED,
         CONVERSATION_MARKED_UNREAD,
+        CONVERSATION_ASSIGNED,
     )
 }
 

@@ -5,6 +5,7 @@ module per sub-domain; callers import from here (``services.message_send(...)``)
 """
 
 from inbox.services.apps import app_create, app_update
+from inbox.services.assignment import AssignmentChange, conversation_assign
 from inbox.services.conversations import (
     conversation_get_or_create,
     conversation_merge,
@@ -16,12 +17,14 @@ from inbox.services.reads import ReadState, conversation_mark_read, conversation
 from inbox.services.status import StatusChange, conversation_set_status
 
 __all__ = [
+    "AssignmentChange",
     "MessageDraft",
     "ReadState",
     "SendAs",
     "StatusChange",
     "app_create",
     "app_update",
+    "conversation_assign",
     "conversation_get_or_create",
     "conversation_mark_read",
     "conversation_mark_unread",

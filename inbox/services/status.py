@@ -14,28 +14,24 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from inbox.content import normalize_content
 from inbox.exceptions import (
     RULE_MAX,
     RULE_MIN,
     RULE_NOT_ALLOWED,
     RULE_REQUIRED,
-    ConversationNotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from inbox.identity import Caller, CallerKind
-from inbox.models import Conversation, Message
+from inbox.identity import Caller
+from inbox.models import Conversation
 from inbox.realtime import events
 from inbox.realtime.groups import business_group
 from inbox.realtime.publish import publish_on_commit
-from inbox.services.sequences import allocate_sequence, micros
+from inbox.services.conversations import conversation_lock
+from inbox.services.entries import Actor, caller_actor, caller_display_name, thread_entry_create
 
 # A snooze further out than this is a typo more often than a plan.
 MAX_SNOOZE = timedelta(days=366)
-
-# Who wrote a status entry: (sender kind, sender GUID, contact GUID), as on a message.
-Actor = tuple[str, uuid.UUID, uuid.UUID | None]
 
 
 @dataclass(frozen=True)
@@ -61,13 +57,7 @@ def conversation_set_status(
         raise PermissionDenied("Only the business side changes a conversation's status")
     _check_snooze(status=status, snoozed_until=snoozed_until)
     with transaction.atomic():
-        row = (
-            Conversation.objects.select_for_update()
-            .filter(pk=conversation.pk, merged_into__isnull=True)
-            .first()
-        )
-        if row is None:
-            raise ConversationNotFound()
+        row = conversation_lock(conversation.pk)
         if row.status == status and row.snoozed_until == snoozed_until:
             return StatusChange(status=status, snoozed_until=snoozed_until, changed=False)
         Conversation.objects.filter(pk=row.pk).update(status=status, snoozed_until=snoozed_until)
@@ -75,7 +65,7 @@ def conversation_set_status(
             conversation_id=row.pk,
             status=status,
             snoozed_until=snoozed_until,
-            actor=_business_actor(caller),
+            actor=caller_actor(caller),
             app_id=caller.app.id if caller.app is not None else None,
             text=_entry_text(caller=caller, status=status, snoozed_until=snoozed_until),
         )
@@ -122,14 +112,8 @@ def _check_snooze(*, status: str, snoozed_until: datetime | None) -> None:
         )
 
 
-def _business_actor(caller: Caller) -> Actor:
-    if caller.kind is CallerKind.STAFF:
-        return Message.SenderKind.BUSINESS_USER, caller.id, None
-    return caller.sender_kind, caller.id, None
-
-
 def _entry_text(*, caller: Caller, status: str, snoozed_until: datetime | None) -> str:
-    who = _display_name(caller)
+    who = caller_display_name(caller)
     if status == Conversation.Status.CLOSED:
         return gettext("Closed by %(who)s") % {"who": who}
     if status == Conversation.Status.SNOOZED:
@@ -137,14 +121,6 @@ def _entry_text(*, caller: Caller, status: str, snoozed_until: datetime | None) 
         until = date_format(timezone.localtime(snoozed_until), "DATETIME_FORMAT")
         return gettext("Snoozed until %(until)s by %(who)s") % {"until": until, "who": who}
     return gettext("Reopened by %(who)s") % {"who": who}
-
-
-def _display_name(caller: Caller) -> str:
-    if caller.user is not None:
-        return str(caller.user.get_full_name() or caller.user.get_username())
-    if caller.app is not None:
-        return caller.app.name
-    return str(caller.id)
 
 
 def _record_change(
@@ -157,26 +133,8 @@ def _record_change(
     text: str,
 ) -> None:
     """The thread entry and the event of one status change, both for the business only."""
-    now = timezone.now()
-    content = normalize_content({"minimal": {"text": text}})
-    sender_kind, sender_id, contact_id = actor
-    entry = Message.objects.create(
-        conversation_id=conversation_id,
-        # Silent: a status entry is no activity, moves no list summary and counts as no unread.
-        sequence=allocate_sequence(conversation_id, micros=micros(now), summary=None),
-        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
-        visibility=Message.Visibility.BUSINESS,
-        content_type=content.content_type,
-        content=content.content,
-        preview_text=content.preview_text,
-        sender_kind=sender_kind,
-        sender_id=sender_id,
-        sender_contact_id=contact_id,
-        app_id=app_id,
-        silent=True,
-        created_at=now,
-    )
-    publish_on_commit(groups=[business_group()], event=events.message_event(entry))
+    thread_entry_create(conversation_id=conversation_id, actor=actor, app_id=app_id, text=text)
+    sender_kind, sender_id, _ = actor
     publish_on_commit(
         groups=[business_group()],
         event=events.conversation_status_changed_event(

@@ -5,6 +5,8 @@ Status never reaches the visitor."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,6 +27,17 @@ def colleague() -> None:
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="inbox"))
 
 
+@contextmanager
+def colleague_page(browser: Any, server: Any) -> Iterator[Any]:
+    """Kim's inbox page, in a browser profile of its own."""
+    other = browser.new_context(base_url=server.url, viewport={"width": 1100, "height": 760})
+    other.set_default_timeout(15_000)
+    try:
+        yield open_page(other, username=COLLEAGUE[0], password=COLLEAGUE[1])
+    finally:
+        other.close()
+
+
 def row_status(page: Any, text: str, status: str) -> None:
     """Wait until the row showing ``text`` is in ``status``."""
     page.locator(f".inbox-conversation[data-status={status}]", has_text=text).wait_for()
@@ -36,10 +49,7 @@ def test_status_changes_are_seen_live_by_a_colleague(context, browser, asgi_serv
     _, visitor_client = visitor(asgi_server.url)
     visitor_says(visitor_client, "Where is my parcel?")
     sam = open_page(context)
-    other = browser.new_context(base_url=asgi_server.url, viewport={"width": 1100, "height": 760})
-    other.set_default_timeout(15_000)
-    try:
-        kim = open_page(other, username=COLLEAGUE[0], password=COLLEAGUE[1])
+    with colleague_page(browser, asgi_server) as kim:
         row_status(kim, "Where is my parcel?", "OPEN")
 
         # Sam closes it: the thread says so, with a staff-only entry; Kim's list shows it closed.
@@ -94,7 +104,7 @@ def test_status_changes_are_seen_live_by_a_colleague(context, browser, asgi_serv
         assert kim.locator(".inbox-thread-name").inner_text() != "Select a conversation"
 
         # The visitor's API shows none of it.
-        conversation_id = kim.locator(".inbox-conversation", has_text="Hello again?").get_attribute(
+        conversation_id = sam.locator(".inbox-conversation", has_text="Hello again?").get_attribute(
             "data-conversation-id"
         )
         listed = visitor_client.get(
@@ -108,5 +118,41 @@ def test_status_changes_are_seen_live_by_a_colleague(context, browser, asgi_serv
         for page in (sam, kim):
             assert page.dialogs == []
             assert page.errors == []
-    finally:
-        other.close()
+
+
+def test_assigning_is_seen_live_by_the_assignee(context, browser, asgi_server):
+    load_demo(asgi_server)
+    colleague()
+    _, visitor_client = visitor(asgi_server.url)
+    visitor_says(visitor_client, "Can someone call me back?")
+    sam = open_page(context)
+    with colleague_page(browser, asgi_server) as kim:
+        kim.select_option(".inbox-filters select[name=assignee]", "me")
+        kim.locator(".inbox-list-empty").wait_for()
+
+        # Sam assigns it to Kim: Kim is told, and it is in Kim's "Mine" at once.
+        sam.locator(".inbox-conversation", has_text="Can someone call me back?").click()
+        sam.wait_for_selector(".inbox-message >> text=Can someone call me back?")
+        assert sam.locator("select.inbox-assignee").input_value() == ""
+        sam.select_option("select.inbox-assignee", label="Kim")
+        sam.locator(".inbox-message.internal", has_text="Assigned to Kim by Sam Staff").wait_for()
+        sam.locator(".inbox-conversation-assignee", has_text="→ Kim").wait_for()
+        notice = kim.locator(".inbox-notice")
+        notice.wait_for()
+        assert notice.inner_text().startswith("Assigned to you: ")
+        mine = kim.locator(".inbox-conversation", has_text="Can someone call me back?")
+        mine.wait_for()
+        assert mine.locator(".inbox-conversation-assignee").inner_text() == "→ you"
+
+        # Kim hands it back to nobody: it leaves Kim's "Mine", and Sam's menu says unassigned.
+        mine.click()
+        kim.wait_for_selector(".inbox-message >> text=Can someone call me back?")
+        kim.select_option("select.inbox-assignee", "")
+        sam.locator(".inbox-message.internal", has_text="Unassigned by Kim").wait_for()
+        sam.wait_for_function("() => document.querySelector('select.inbox-assignee').value === ''")
+        assert sam.locator(".inbox-conversation-assignee").count() == 0
+        kim.select_option(".inbox-filters select[name=assignee]", "none")
+        kim.locator(".inbox-conversation", has_text="Can someone call me back?").wait_for()
+        for page in (sam, kim):
+            assert page.dialogs == []
+            assert page.errors == []

@@ -30,6 +30,7 @@ export class ConversationList {
       participantKind: data.get("participantKind") || "",
       unread: data.get("unread") ? "true" : "",
       status: data.get("status") || "",
+      assignee: data.get("assignee") || "",
     };
   }
 
@@ -146,6 +147,10 @@ export class ConversationList {
     button.dataset.status = currentStatus(row);
     const kindLabel = el("span", "inbox-conversation-kind", kinds.label(row.participantKind));
     if (status) kindLabel.appendChild(el("span", "inbox-conversation-status", status));
+    if (row.assignee) {
+      const who = row.assignee.wixUserId === this.page.me ? "you" : row.assignee.name;
+      kindLabel.appendChild(el("span", "inbox-conversation-assignee", "→ " + who));
+    }
     button.appendChild(kindLabel);
     button.addEventListener("click", () => this.page.thread.open(id));
     item.appendChild(button);

@@ -13,6 +13,7 @@ import {
   compareSequences,
   maxSequence,
 } from "../common/stream.js";
+import { AssignControls } from "./assignment.js";
 import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
@@ -34,6 +35,7 @@ export class InboxPage {
     this.thread = new ThreadView(this);
     this.composer = new Composer(this);
     this.statusControls = new StatusControls(this);
+    this.assignControls = new AssignControls(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -52,6 +54,7 @@ export class InboxPage {
     this.thread.bind();
     this.composer.bind();
     this.statusControls.bind();
+    this.assignControls.bind();
     this.list.load().then(() => this.stream.start());
   }
 
@@ -88,6 +91,8 @@ export class InboxPage {
       this.acceptRead(data);
     } else if (event.slug === "conversation_status_changed" || event.slug === "conversation_marked_unread") {
       this.statusControls.onEvent(event);
+    } else if (event.slug === "conversation_assigned") {
+      this.assignControls.onEvent(event);
     } else if (event.slug === "conversations_merged") {
       const old = data.oldConversationIds || [];
       old.forEach((id) => this.list.rows.delete(id));

@@ -64,6 +64,7 @@ export class ThreadView {
     page.composer.show();
     page.list.render();
     page.statusControls.render();
+    page.assignControls.render();
     await this.loadOlder(true);
     this.scrollToBottom();
     this.markRead();
