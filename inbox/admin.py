@@ -22,7 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from inbox import services
+from inbox import selectors, services
 from inbox.conf import inbox_settings
 from inbox.i18n import js_catalog
 from inbox.models import (
@@ -34,6 +34,7 @@ from inbox.models import (
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.wire import assignee_json
 
 # The app's view permission: the same one the REST API checks for business-side reads.
 INBOX_VIEW_PERMISSION = "inbox.view_message"
@@ -114,8 +115,10 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_message_preview",
         "last_activity_at",
         "last_sequence",
+        "status",
+        "assignee",
     ]
-    list_filter = ["participant__kind", "last_message_visibility", "last_activity_at"]
+    list_filter = ["participant__kind", "status", "last_message_visibility", "last_activity_at"]
     search_fields = ["id", "participant__display_name", "last_message_preview"]
     list_select_related = ["participant"]
     readonly_fields = [
@@ -125,6 +128,9 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_sequence",
         *Conversation.SUMMARY_FIELDS,
         "participant_read_sequence",
+        "status",
+        "snoozed_until",
+        "assignee",
         "merged_into",
         "created_at",
     ]
@@ -269,6 +275,8 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "resumeLimit": inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS,
                 "participantKinds": _participant_kinds(),
                 "i18n": js_catalog(get_language()),
+                # Who a conversation can be assigned to (the assign menu).
+                "assignableStaff": [assignee_json(staff) for staff in selectors.assignable_staff()],
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)

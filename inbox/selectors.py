@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,14 @@ from django.utils.translation import gettext_lazy as _
 from inbox.conf import inbox_settings
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
 from inbox.identity import Caller
-from inbox.models import Conversation, Message, ReadCursor, conversation_id_for
+from inbox.models import (
+    Conversation,
+    Message,
+    ReadCursor,
+    conversation_id_for,
+    user_display_name,
+    user_wire_id,
+)
 
 ASC = "ASC"
 DESC = "DESC"
@@ -220,12 +228,33 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
     )
     return (
         Conversation.objects.filter(merged_into__isnull=True)
-        .select_related("participant")
+        .select_related("participant", "assignee")
         # Not on a list row; loading timestamps is a visible share of a page's CPU.
         .defer("created_at", "participant__created_at")
         .annotate(read_sequence=Coalesce(Subquery(read_sequence), Value(0)))
         .annotate(unread_count=Coalesce(Subquery(unread), Value(0)))
     )
+
+
+def assignable_staff() -> list[Any]:
+    """The users a conversation can be assigned to: active staff who may open the inbox
+    (``inbox.view_message``, directly, through a group, or as superusers), by name."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    permitted = Q(is_superuser=True)
+    permitted |= Q(
+        user_permissions__content_type__app_label="inbox",
+        user_permissions__codename="view_message",
+    )
+    permitted |= Q(
+        groups__permissions__content_type__app_label="inbox",
+        groups__permissions__codename="view_message",
+    )
+    return sorted(users.filter(permitted).distinct(), key=user_display_name)
+
+
+def assignable_user(wire_id: uuid.UUID) -> Any | None:
+    """The assignable staff user whose ``wixUserId`` is ``wire_id``, or None."""
+    return next((user for user in assignable_staff() if user_wire_id(user.pk) == wire_id), None)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
         ],
         # The page's strings in the admin's language: English is the source, nothing to add.
         "i18n": {"lang": "en", "bidi": False, "catalog": {}},
+        "assignableStaff": [
+            {"wixUserId": str(user_wire_id(staff_user.pk)), "name": staff_user.get_username()}
+        ],
     }
 
 

@@ -44,6 +44,7 @@ from inbox.api.schema import (
     CONVERSATION_LIST_PARAMETERS,
     IDEMPOTENCY_KEY_PARAMETER,
     MESSAGE_LIST_PARAMETERS,
+    AssignResponseSerializer,
     EmptyResponseSerializer,
     GetConversationResponseSerializer,
     GetOrCreateConversationResponseSerializer,
@@ -52,6 +53,7 @@ from inbox.api.schema import (
     ListMessagesResponseSerializer,
     ReadResponseSerializer,
     SendMessageResponseSerializer,
+    StatusResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
     extend_schema,
@@ -65,8 +67,14 @@ from inbox.exceptions import (
     ValidationFailed,
 )
 from inbox.identity import Caller, visitor_token_issue, visitor_token_read
-from inbox.models import Participant
-from inbox.wire import conversation_json, conversation_row_json, message_json
+from inbox.models import Conversation, Participant
+from inbox.wire import (
+    assignee_json,
+    conversation_json,
+    conversation_row_json,
+    message_json,
+    status_json,
+)
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 
@@ -121,6 +129,17 @@ class ConversationViewSet(InboxViewSet):
 
     lookup_field = "conversation_id"
     lookup_value_regex = "[^/]+"
+
+    def require_business_writer(self, refusal: str) -> None:
+        """Business side with send permission; a participant is refused for any id alike."""
+        if self.caller.is_participant:
+            raise PermissionDenied(refusal)
+        self.require_business_write()
+
+    def named_conversation(self, conversation_id: str) -> Conversation:
+        return selectors.conversation_for_caller(
+            caller=self.caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
 
     @extend_schema(
         operation_id="getOrCreateConversation",
@@ -182,7 +201,7 @@ class ConversationViewSet(InboxViewSet):
             params, default_limit=CONVERSATION_DEFAULT_LIMIT, max_limit=CONVERSATION_MAX_LIMIT
         )
         queryset, filters = filter_conversations(
-            selectors.conversation_list_for_staff(caller=self.caller), params
+            selectors.conversation_list_for_staff(caller=self.caller), params, caller=self.caller
         )
         after = conversation_cursor_load(cursor, filters=filters) if cursor else None
         page = selectors.conversation_page(queryset, limit=limit, after=after)
@@ -219,13 +238,69 @@ class ConversationViewSet(InboxViewSet):
         state = services.conversation_mark_read(
             caller=caller, conversation=conversation, sequence=s.parse_read_request(request.data)
         )
+        return _read_state_response(conversation, state)
+
+    @extend_schema(
+        operation_id="setConversationStatus",
+        request=s.StatusRequestSerializer,
+        responses={200: StatusResponseSerializer},
+        summary="Open, snooze or close a conversation (business side; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def status(self, request: Request, conversation_id: str) -> Response:
+        self.require_business_writer("Only the business side changes a conversation's status")
+        status, snoozed_until = s.parse_status_request(request.data)
+        conversation = self.named_conversation(conversation_id)
+        change = services.conversation_set_status(
+            caller=self.caller,
+            conversation=conversation,
+            status=status,
+            snoozed_until=snoozed_until,
+        )
         return Response(
             {
                 "conversationId": str(conversation.pk),
-                "readBy": state.read_by,
-                "sequence": str(state.sequence),
+                **status_json(conversation),
+                "changed": change.changed,
             }
         )
+
+    @extend_schema(
+        operation_id="assignConversation",
+        request=s.AssignRequestSerializer,
+        responses={200: AssignResponseSerializer},
+        summary="Assign a conversation to a staff user, or to nobody (business side; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="assignee")
+    def assignee(self, request: Request, conversation_id: str) -> Response:
+        self.require_business_writer("Only the business side assigns conversations")
+        assignee_id = s.parse_assign_request(request.data)
+        conversation = self.named_conversation(conversation_id)
+        change = services.conversation_assign(
+            caller=self.caller, conversation=conversation, assignee_id=assignee_id
+        )
+        return Response(
+            {
+                "conversationId": str(conversation.pk),
+                "assignee": assignee_json(change.assignee),
+                "changed": change.changed,
+            }
+        )
+
+    @extend_schema(
+        operation_id="markConversationUnread",
+        request=None,
+        responses={200: ReadResponseSerializer},
+        summary="Move the caller's read cursor back before the last message (staff; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="unread")
+    def unread(self, request: Request, conversation_id: str) -> Response:
+        if self.caller.is_participant:
+            raise PermissionDenied("Only staff users mark a conversation unread")
+        self.require_business_read()
+        conversation = self.named_conversation(conversation_id)
+        state = services.conversation_mark_unread(caller=self.caller, conversation=conversation)
+        return _read_state_response(conversation, state)
 
 
 class MessageViewSet(InboxViewSet):
@@ -324,6 +399,16 @@ class MessageViewSet(InboxViewSet):
             caller=self.caller, message=message, interaction_id=interaction.interaction_id
         )
         return Response({})
+
+
+def _read_state_response(conversation: Any, state: services.ReadState) -> Response:
+    return Response(
+        {
+            "conversationId": str(conversation.pk),
+            "readBy": state.read_by,
+            "sequence": str(state.sequence),
+        }
+    )
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from inbox.exceptions import IdentityDoesNotMatch, PermissionDenied
+from inbox.exceptions import ConversationNotFound, IdentityDoesNotMatch, PermissionDenied
 from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message, Participant, conversation_id_for
 from inbox.realtime import events
@@ -47,6 +47,19 @@ def conversation_get_or_create(
             pass
     conversation = Conversation.objects.select_related("participant").get(pk=conversation_id)
     return follow_merges(conversation), False
+
+
+def conversation_lock(conversation_id: uuid.UUID) -> Conversation:
+    """The live (not merged-away) conversation's row, locked until the transaction ends; 404
+    when there is none."""
+    row = (
+        Conversation.objects.select_for_update()
+        .filter(pk=conversation_id, merged_into__isnull=True)
+        .first()
+    )
+    if row is None:
+        raise ConversationNotFound()
+    return row
 
 
 def conversation_merge(*, source: Conversation, target: Conversation) -> bool:

@@ -27,7 +27,13 @@ from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import publish_on_commit
 from inbox.selectors import conversation_for_caller, is_own_conversation, one_or_none
 from inbox.services.conversations import conversation_get_or_create
-from inbox.services.sequences import ConversationMerged, Summary, allocate_sequence
+from inbox.services.sequences import (
+    ConversationMerged,
+    Summary,
+    allocate_sequence_reading_status,
+    micros,
+)
+from inbox.services.status import conversation_reopen_for_message
 from inbox.wire import participant_json
 
 
@@ -156,8 +162,8 @@ def _message_insert(
     # in microseconds (as Wix's are), or one more than the last if the clock has not moved on.
     # Concurrent senders in any process queue on this row; the unique constraint backs it.
     # It also proves the conversation exists and was not merged away (ConversationMerged).
-    sequence = allocate_sequence(
-        conversation_id, micros=_micros(now), summary=_summary_of(draft, now)
+    sequence, status = allocate_sequence_reading_status(
+        conversation_id, micros=micros(now), summary=_summary_of(draft, now)
     )
     message = _message_create(
         caller=caller,
@@ -172,6 +178,13 @@ def _message_insert(
     if isinstance(conversation, Conversation):
         message.conversation = conversation
     _publish_message(message)
+    if (
+        status != Conversation.Status.OPEN
+        and draft.direction == Message.Direction.PARTICIPANT_TO_BUSINESS
+        and not draft.silent
+    ):
+        # Costs nothing while the conversation is open: the allocation read the status.
+        conversation_reopen_for_message(conversation_id=conversation_id, sender=sender)
     return message
 
 
@@ -258,10 +271,6 @@ def _summary_of(draft: MessageDraft, now: datetime) -> Summary | None:
         visibility=draft.visibility,
         at=now,
     )
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _message_create(

@@ -6,6 +6,7 @@ import { compareSequences, maxSequence } from "../common/stream.js";
 import { withQuery } from "../common/rest.js";
 import { VISIBILITY } from "../common/wire.js";
 import { formatTime, participantName } from "./format.js";
+import { currentStatus, statusLabel } from "./status.js";
 
 export class ConversationList {
   constructor(page) {
@@ -29,6 +30,8 @@ export class ConversationList {
       q: (data.get("q") || "").trim(),
       participantKind: data.get("participantKind") || "",
       unread: data.get("unread") ? "true" : "",
+      status: data.get("status") || "",
+      assignee: data.get("assignee") || "",
     };
   }
 
@@ -141,7 +144,15 @@ export class ConversationList {
       badge.setAttribute("aria-label", interpolate(gettext("Unread messages: %(count)s"), { count: row.unreadCount }));
       button.appendChild(badge);
     }
-    button.appendChild(el("span", "inbox-conversation-kind", kinds.label(row.participantKind)));
+    const status = statusLabel(row);
+    button.dataset.status = currentStatus(row);
+    const kindLabel = el("span", "inbox-conversation-kind", kinds.label(row.participantKind));
+    if (status) kindLabel.appendChild(el("span", "inbox-conversation-status", status));
+    if (row.assignee) {
+      const who = row.assignee.wixUserId === this.page.me ? "you" : row.assignee.name;
+      kindLabel.appendChild(el("span", "inbox-conversation-assignee", "→ " + who));
+    }
+    button.appendChild(kindLabel);
     button.addEventListener("click", () => this.page.thread.open(id));
     item.appendChild(button);
     return item;

@@ -64,9 +64,23 @@ export class ThreadView {
     this.kind.textContent = row ? page.kinds.label(row.participantKind) : "";
     page.composer.show();
     page.list.render();
+    page.statusControls.render();
+    page.assignControls.render();
     await this.loadOlder(true);
     this.scrollToBottom();
     this.markRead();
+  }
+
+  /** Show no conversation (after marking the open one unread, which reading would undo). */
+  close() {
+    this.current = null;
+    this.list.replaceChildren();
+    this.olderStatus.hidden = true;
+    this.name.textContent = "Select a conversation";
+    this.kind.textContent = "";
+    this.page.composer.form.hidden = true;
+    this.page.list.render();
+    this.page.statusControls.render();
   }
 
   async loadOlder(first) {
