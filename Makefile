@@ -31,9 +31,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not found and cannot be installed here: browser tests will be skipped"; fi
 
+# The task worker (db_worker) and the outbox relay run beside the server and stop with it.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py inbox_demo
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py db_worker & \
+	$(PY) manage.py inbox_relay & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install js browser

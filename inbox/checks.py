@@ -20,6 +20,9 @@ REQUIRED_APPS = {
     "django.contrib.auth": "inbox.E003",
     "django.contrib.contenttypes": "inbox.E004",
     "django.contrib.sessions": "inbox.E005",
+    # The task runner of background work (docs/architecture.md, "Background work").
+    "django_tasks": "inbox.E006",
+    "django_tasks_db": "inbox.E007",
 }
 
 
@@ -33,6 +36,23 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
         for app, check_id in REQUIRED_APPS.items()
         if not apps.is_installed(app)
+    ]
+
+
+@register(Tags.compatibility)
+def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Background work must outlive the request: the database backend and its ``db_worker``."""
+    backend = ((getattr(settings, "TASKS", {}) or {}).get("default") or {}).get("BACKEND", "")
+    if backend == "django_tasks_db.DatabaseBackend":
+        return []
+    return [
+        Warning(
+            f"The default task backend is {backend or 'not set'!r}: inbox's background work "
+            "is run inline or not at all, and nothing retries it.",
+            hint='Set TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}} and '
+            'run `manage.py db_worker` beside the server (README, "Background work").',
+            id="inbox.W003",
+        )
     ]
 
 
@@ -198,6 +218,9 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "GROUP_PREFIX": _group_prefix,
     "THROTTLE_RATES": _throttle_rates,
     "THROTTLE_CACHE": _cache_alias,
+    "OUTBOX_RELAY_GRACE_SECONDS": _number(minimum=0, integer=False),
+    "OUTBOX_RELAY_INTERVAL_SECONDS": _number(minimum=0.01, integer=False),
+    "OUTBOX_RETENTION_SECONDS": _number(minimum=1, integer=False),
 }
 
 

@@ -59,6 +59,13 @@ DEFAULTS: dict[str, Any] = {
     # The cache holding throttle counters: a shared cache (Redis, database) makes the budgets
     # hold across server processes; the default local-memory cache counts per process.
     "THROTTLE_CACHE": "default",
+    # The outbox relay (``manage.py inbox_relay``) publishes events still unpublished this many
+    # seconds after they were recorded (their process died between commit and publish), looking
+    # every OUTBOX_RELAY_INTERVAL_SECONDS. The grace keeps it from racing the live publish.
+    "OUTBOX_RELAY_GRACE_SECONDS": 2.0,
+    "OUTBOX_RELAY_INTERVAL_SECONDS": 0.5,
+    # Published outbox events are deleted after this many seconds.
+    "OUTBOX_RETENTION_SECONDS": 7 * 24 * 60 * 60,
 }
 
 

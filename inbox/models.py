@@ -319,3 +319,7 @@ class StaffInbox(Conversation):
         proxy = True
         verbose_name = "staff inbox"
         verbose_name_plural = "staff inbox"
+
+
+# Models of the app's sub-packages, imported so that Django registers them under ``inbox``.
+from inbox.outbox.models import OutboxEvent  # noqa: E402, F401

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "inbox",
 ]
 
@@ -138,6 +140,9 @@ else:
             "CONFIG": {"capacity": 10_000, "expiry": 60},
         }
     }
+
+# Background work runs on the database task backend; `manage.py db_worker` runs it (README).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -15,7 +15,9 @@ cluster, so clusters and other test runs on the same Redis never see each other'
 wait is bounded; processes are killed and their logs kept in ``cluster.log_dir`` until the end.
 
 ``AsgiServer`` is one such process on whatever database its environment names (the browser
-tests run it on pytest's own test database: tests/e2e/conftest.py).
+tests run it on pytest's own test database: tests/e2e/conftest.py). ``background=True`` also
+starts what runs beside the servers in production: the task worker (``manage.py db_worker``)
+and the outbox relay (``manage.py inbox_relay``), as real processes on the same database.
 """
 
 from __future__ import annotations
@@ -247,6 +249,7 @@ class ServerCluster:
     env: dict[str, str]
     log_dir: Path
     servers: list[AsgiServer] = field(default_factory=list)
+    background: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     @property
     def processes(self) -> list[subprocess.Popen[Any]]:
@@ -285,20 +288,39 @@ class ServerCluster:
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')}"
-            for path in sorted(self.log_dir.glob("server-*.log"))
+            for path in sorted(self.log_dir.glob("*.log"))
         )
 
-    def _start_one(self, index: int) -> None:
+    def _start_one(self, index: int, extra_env: dict[str, str] | None = None) -> None:
         server = AsgiServer(
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             log_path=self.log_dir / f"server-{index}.log",
             extra_args=("--no-access-log", "--lifespan", "off"),
         )
         self.servers.append(server.start())
 
+    def start_background(self) -> None:
+        """The task worker and the outbox relay, as `make run` starts them."""
+        for name, command in (
+            ("worker", ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]),
+            ("relay", ["inbox_relay"]),
+        ):
+            with (self.log_dir / f"{name}.log").open("ab") as log:
+                self.background.append(
+                    subprocess.Popen(
+                        [sys.executable, "manage.py", *command],
+                        cwd=ROOT,
+                        env=self.env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+        for process in self.background:
+            _stop(process)
 
 
 def _answers(port: int) -> bool:
@@ -312,10 +334,17 @@ def _answers(port: int) -> bool:
 
 @contextlib.contextmanager
 def asgi_servers(
-    count: int = 2, *, redis_url: str | None = None, extra_env: dict[str, str] | None = None
+    count: int = 2,
+    *,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    server_env: dict[int, dict[str, str]] | None = None,
+    background: bool = False,
 ) -> Iterator[ServerCluster]:
     """Start ``count`` uvicorn processes on free loopback ports sharing a fresh database and a
-    Redis channel layer (``redis_url``, else ``REDIS_URL``, else the machine's Redis)."""
+    Redis channel layer (``redis_url``, else ``REDIS_URL``, else the machine's Redis);
+    ``server_env[i]`` is added to server ``i``'s environment only (a fault hook), and
+    ``background`` starts the task worker and the outbox relay too."""
     with tempfile.TemporaryDirectory(prefix="inbox-servers-") as scratch_name:
         scratch = Path(scratch_name)
         with _server_database(scratch) as database_env:
@@ -336,7 +365,9 @@ def asgi_servers(
             cluster.manage("migrate", "--noinput")
             try:
                 for index in range(count):
-                    cluster._start_one(index)
+                    cluster._start_one(index, (server_env or {}).get(index))
+                if background:
+                    cluster.start_background()
                 yield cluster
             finally:
                 cluster.stop()
