@@ -27,6 +27,7 @@ from inbox.models import (
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.webhooks import admin as webhooks_admin  # noqa: F401 (registers its ModelAdmins)
 
 # The app's view permission: the same one the REST API checks for business-side reads.
 INBOX_VIEW_PERMISSION = "inbox.view_message"
@@ -166,6 +167,7 @@ class AppAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": f"API key of {obj.name}",
             "opts": self.opts,
+            "subject": obj.name,
             "app": obj,
             "raw_key": raw_key,
             "changelist_url": reverse(

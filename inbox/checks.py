@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -202,6 +203,27 @@ def _cache_alias(value: Any) -> str | None:
     return None
 
 
+def _retry_schedule(value: Any) -> str | None:
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in value)
+    ):
+        return "must be a non-empty list of delays in seconds (numbers of at least 0)"
+    return None
+
+
+def _networks(value: Any) -> str | None:
+    if not isinstance(value, list | tuple):
+        return "must be a list of networks such as '10.0.0.0/8'"
+    for network in value:
+        try:
+            ipaddress.ip_network(network)
+        except (TypeError, ValueError):
+            return f"has {network!r}, which is not a network such as '10.0.0.0/8'"
+    return None
+
+
 SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "BUSINESS_NAME": _text(optional=False),
     "BUSINESS_IMAGE_URL": _text(optional=True),
@@ -221,6 +243,9 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "OUTBOX_RELAY_GRACE_SECONDS": _number(minimum=0, integer=False),
     "OUTBOX_RELAY_INTERVAL_SECONDS": _number(minimum=0.01, integer=False),
     "OUTBOX_RETENTION_SECONDS": _number(minimum=1, integer=False),
+    "WEBHOOK_RETRY_SCHEDULE": _retry_schedule,
+    "WEBHOOK_TIMEOUT_SECONDS": _number(minimum=0.1, integer=False),
+    "WEBHOOK_ALLOWED_NETWORKS": _networks,
 }
 
 

@@ -301,20 +301,26 @@ class ServerCluster:
 
     def start_background(self) -> None:
         """The task worker and the outbox relay, as `make run` starts them."""
-        for name, command in (
-            ("worker", ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]),
-            ("relay", ["inbox_relay"]),
-        ):
-            with (self.log_dir / f"{name}.log").open("ab") as log:
-                self.background.append(
-                    subprocess.Popen(
-                        [sys.executable, "manage.py", *command],
-                        cwd=ROOT,
-                        env=self.env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+        self.start_worker()
+        self._start_command("relay", ["inbox_relay"])
+
+    def start_worker(self) -> subprocess.Popen[Any]:
+        """One more task worker (``manage.py db_worker``) on the cluster's database."""
+        return self._start_command(
+            "worker", ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]
+        )
+
+    def _start_command(self, name: str, command: list[str]) -> subprocess.Popen[Any]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.background.append(process)
+        return process
 
     def stop(self) -> None:
         for server in self.servers:

@@ -129,6 +129,7 @@ def test_published_events_past_the_retention_are_pruned(
         services.message_send(caller=app_caller, conversation=conversation, draft=text_draft())[0]
         for _ in range(2)
     )
+    OutboxEvent.objects.update(dispatched_at=timezone.now())
     OutboxEvent.objects.filter(pk=message_event_id(old.pk)).update(
         published_at=timezone.now() - timedelta(seconds=61)
     )

@@ -20,6 +20,8 @@ class OutboxEvent(models.Model):
     groups = models.JSONField()
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set once the relay created this event's webhook deliveries (inbox/webhooks/).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "outbox event"
@@ -30,6 +32,12 @@ class OutboxEvent(models.Model):
                 fields=["created_at"],
                 name="inbox_outbox_unpublished",
                 condition=models.Q(published_at__isnull=True),
+            ),
+            # The webhook fan-out's scan: rows not dispatched yet, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="inbox_outbox_undispatched",
+                condition=models.Q(dispatched_at__isnull=True),
             ),
             # Pruning published rows past the retention.
             models.Index(fields=["published_at"], name="inbox_outbox_published_at"),

@@ -21,3 +21,8 @@ def outbox_backlog(*, created_before: datetime) -> int:
     return OutboxEvent.objects.filter(
         published_at__isnull=True, created_at__lt=created_before
     ).count()
+
+
+def outbox_undispatched(*, limit: int) -> QuerySet[OutboxEvent]:
+    """Events whose webhook deliveries are not created yet, oldest first."""
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("created_at")[:limit]

@@ -39,7 +39,14 @@ def outbox_mark_published(*, event_ids: Iterable[str]) -> int:
     )
 
 
+def outbox_mark_dispatched(*, event_ids: Iterable[str]) -> None:
+    """Mark the events' webhook deliveries created (``inbox.webhooks.services``)."""
+    OutboxEvent.objects.filter(pk__in=list(event_ids)).update(dispatched_at=timezone.now())
+
+
 def outbox_prune(*, published_before: datetime) -> int:
-    """Delete events published before ``published_before``; returns how many."""
-    deleted, _ = OutboxEvent.objects.filter(published_at__lt=published_before).delete()
+    """Delete events published and dispatched before ``published_before``; returns how many."""
+    deleted, _ = OutboxEvent.objects.filter(
+        published_at__lt=published_before, dispatched_at__isnull=False
+    ).delete()
     return deleted
