@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,10 @@ from inbox.identity import CallerKind
 from inbox.webhooks import selectors, services
 from inbox.webhooks import serializers as s
 from inbox.webhooks.models import WebhookEndpoint
+
+ENDPOINT_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The endpoint's id."
+)
 
 
 class WebhookEndpointViewSet(InboxViewSet):
@@ -61,6 +66,7 @@ class WebhookEndpointViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="getWebhookEndpoint",
+        parameters=[ENDPOINT_ID],
         responses={200: s.EndpointResponseSerializer},
         summary="Get a webhook endpoint (our extension)",
     )
@@ -69,6 +75,7 @@ class WebhookEndpointViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="updateWebhookEndpoint",
+        parameters=[ENDPOINT_ID],
         request=s.EndpointUpdateSerializer,
         responses={200: s.EndpointResponseSerializer},
         summary="Change a webhook endpoint's URL, event types, description or active flag",
@@ -86,6 +93,7 @@ class WebhookEndpointViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="deleteWebhookEndpoint",
+        parameters=[ENDPOINT_ID],
         responses={200: EmptyResponseSerializer},
         summary="Delete a webhook endpoint and its delivery log (our extension)",
     )
@@ -95,6 +103,7 @@ class WebhookEndpointViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="rotateWebhookEndpointSecret",
+        parameters=[ENDPOINT_ID],
         request=None,
         responses={200: s.EndpointWithSecretSerializer},
         summary="A new secret, shown once; the old one also signs for 24 h (our extension)",
