@@ -24,10 +24,12 @@ from inbox.models import (
     Message,
     Participant,
     StaffInbox,
+    WebhookDelivery,
+    WebhookEndpoint,
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
-from inbox.webhooks import admin as webhooks_admin  # noqa: F401 (registers its ModelAdmins)
+from inbox.webhooks.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 
 # The app's view permission: the same one the REST API checks for business-side reads.
 INBOX_VIEW_PERMISSION = "inbox.view_message"
@@ -47,7 +49,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Participant)
 class ParticipantAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "external_id", "user", "created_at"]
     list_filter = ["kind", "created_at"]
@@ -56,7 +57,6 @@ class ParticipantAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-@admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = [
         "__str__",
@@ -84,7 +84,6 @@ class ConversationAdmin(ReadOnlyAdmin):
         return conversation.participant.get_kind_display()
 
 
-@admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
     list_display = [
         "sequence",
@@ -131,7 +130,6 @@ class MessageAdmin(ReadOnlyAdmin):
         return f"{message.sender_kind}: {message.sender_id}"
 
 
-@admin.register(App)
 class AppAdmin(admin.ModelAdmin):
     """API keys: created through ``services.app_create``; the raw key is shown once, on the page
     that answers the creation (it is never stored, nor put in a cookie or the session)."""
@@ -183,7 +181,6 @@ class AppAdmin(admin.ModelAdmin):
         return response
 
 
-@admin.register(StaffInbox)
 class StaffInboxAdmin(admin.ModelAdmin):
     """The staff inbox page: the conversation list, the open thread, the composer, live."""
 
@@ -239,3 +236,18 @@ def _business_socket_path() -> str:
         if getattr(pattern, "name", None) == "inbox-business-stream":
             return "/" + str(pattern.pattern)
     return "/ws/inbox/business/"
+
+
+def register_admin(site: admin.AdminSite) -> None:
+    """Register the app's ModelAdmins and the staff inbox page on ``site``: a site with its own
+    ``AdminSite`` calls this for it (``django.contrib.admin.site`` gets them below)."""
+    site.register(Participant, ParticipantAdmin)
+    site.register(Conversation, ConversationAdmin)
+    site.register(Message, MessageAdmin)
+    site.register(App, AppAdmin)
+    site.register(StaffInbox, StaffInboxAdmin)
+    site.register(WebhookEndpoint, WebhookEndpointAdmin)
+    site.register(WebhookDelivery, WebhookDeliveryAdmin)
+
+
+register_admin(admin.site)

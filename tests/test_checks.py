@@ -126,3 +126,10 @@ def test_the_task_runner_apps_are_required() -> None:
         ]
     ):
         assert ids(check_installed_apps()) == ["inbox.E006", "inbox.E007"]
+
+
+def test_a_channel_layer_backend_that_cannot_be_imported_is_an_error() -> None:
+    with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "inbox.realtime.layers.Nope"}}):
+        [error] = check_channel_layer()
+        assert error.id == "inbox.E011"
+        assert "inbox.realtime.layers.Nope" in error.msg

@@ -1,4 +1,5 @@
-"""Webhook endpoints and their delivery log in the admin (registered by ``inbox.admin``).
+"""Webhook endpoints and their delivery log in the admin (``inbox.admin.register_admin``
+registers them).
 
 Endpoints are created through ``services.webhook_endpoint_create`` so that the secret is made
 there and shown once, on the page that answers the creation; the delivery log is read-only,
@@ -50,7 +51,6 @@ class WebhookEndpointForm(forms.ModelForm):
         return data
 
 
-@admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "event_types", "is_active", "disabled_reason", "created_at"]
@@ -125,7 +125,6 @@ class WebhookAttemptInline(admin.TabularInline):
         return False
 
 
-@admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: every attempt with its time, status, latency and answer."""
 

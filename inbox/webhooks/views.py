@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inbox.api.schema import EmptyResponseSerializer
+from inbox.api.schema import EmptyResponseSerializer, extend_schema
 from inbox.api.serializers import validated
 from inbox.api.views import InboxViewSet
 from inbox.exceptions import PermissionDenied, WebhookEndpointNotFound
