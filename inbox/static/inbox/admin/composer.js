@@ -2,6 +2,7 @@
  * message. */
 
 import { randomKey } from "../common/dom.js";
+import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, isRetryable, request } from "../common/rest.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
@@ -66,7 +67,7 @@ export class Composer {
       this.page.thread.scrollToBottom();
     } catch (error) {
       this.error.hidden = false;
-      this.error.textContent = "Not sent: " + error.message;
+      this.error.textContent = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
     } finally {
       this.sending = false;
       this.button.disabled = false;
@@ -79,8 +80,8 @@ export class Composer {
       const note = this.isNote();
       this.form.classList.toggle("note", note);
       this.textarea.placeholder = note
-        ? "Write an internal note (only staff see it)…"
-        : "Write a reply… (Enter to send, Shift+Enter for a new line)";
+        ? gettext("Write an internal note (only staff see it)…")
+        : gettext("Write a reply… (Enter to send, Shift+Enter for a new line)");
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();

@@ -5,6 +5,7 @@
  */
 
 import { el, randomKey } from "../common/dom.js";
+import { gettext, interpolate } from "../common/i18n.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
 import { backoffDelay } from "../common/stream.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
@@ -45,14 +46,14 @@ export class Composer {
     if (conversationId) body.conversationId = conversationId;
     const node = el("div", "msg mine pending");
     node.appendChild(textBubble(text));
-    const note = el("div", "note", "Sending\u2026");
+    const note = el("div", "note", gettext("Sending\u2026"));
     node.appendChild(note);
     this.ui.pendingList.appendChild(node);
     this.ui.empty.hidden = true;
     this.ui.log.scrollTop = this.ui.log.scrollHeight;
 
     const attempt = (count) => {
-      note.textContent = count ? "Retrying\u2026" : "Sending\u2026";
+      note.textContent = count ? gettext("Retrying\u2026") : gettext("Sending\u2026");
       this.post(body, key).then((response) => {
         if (response.ok) {
           node.remove();
@@ -62,10 +63,14 @@ export class Composer {
         const retryable = isRetryable(response.status);
         if (retryable && count + 1 < SEND_ATTEMPTS) {
           schedule(count, Math.max(response.retryAfter * 1000, backoffDelay(count, 500, 15000)));
-          note.textContent = response.status ? "Retrying\u2026" : "Offline, will retry\u2026";
+          note.textContent = response.status ? gettext("Retrying\u2026") : gettext("Offline, will retry\u2026");
           return;
         }
-        fail(retryable ? "Not sent." : errorMessage(response) + ".");
+        fail(
+          retryable
+            ? gettext("Not sent.")
+            : interpolate(gettext("Not sent: %(error)s."), { error: errorMessage(response) })
+        );
       });
     };
 
@@ -84,7 +89,7 @@ export class Composer {
 
     const fail = (reason) => {
       note.textContent = reason + " ";
-      const again = el("button", "retry", "Retry");
+      const again = el("button", "retry", gettext("Retry"));
       again.type = "button";
       again.addEventListener("click", () => attempt(0));
       note.appendChild(again);

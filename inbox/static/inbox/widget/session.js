@@ -6,6 +6,7 @@
  * token is forgotten.
  */
 
+import { language } from "../common/i18n.js";
 import { ApiError, request } from "../common/rest.js";
 import { loadState, saveState } from "./storage.js";
 
@@ -32,6 +33,8 @@ export class Session {
       headers.Authorization = "Bearer " + this.state.token;
     }
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+    // Application-error messages come back in the widget's language (with LocaleMiddleware).
+    if (language()) headers["Accept-Language"] = language();
     return request(this.config.api + path, { method, body, headers });
   }
 
