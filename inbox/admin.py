@@ -31,9 +31,12 @@ from inbox.models import (
     Message,
     Participant,
     StaffInbox,
+    WebhookDelivery,
+    WebhookEndpoint,
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.webhooks.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from inbox.wire import assignee_json
 
 # The app's view permission: the same one the REST API checks for business-side reads.
@@ -305,6 +308,8 @@ def register_admin(site: admin.AdminSite) -> None:
     site.register(Message, MessageAdmin)
     site.register(App, AppAdmin)
     site.register(StaffInbox, StaffInboxAdmin)
+    site.register(WebhookEndpoint, WebhookEndpointAdmin)
+    site.register(WebhookDelivery, WebhookDeliveryAdmin)
 
 
 register_admin(admin.site)

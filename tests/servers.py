@@ -18,7 +18,9 @@ wait is bounded; processes are killed and their logs kept in ``cluster.log_dir``
 tests run it on pytest's own test database: tests/e2e/conftest.py). It is uvicorn unless
 ``server="daphne"`` (what ``manage.py runserver`` serves with, under ``make run``): the two
 differ in what they refuse before the app sees anything (docs/deployment.md), so tests of those
-edges run on both (``SERVERS``).
+edges run on both (``SERVERS``). ``background=True`` also starts what runs beside the servers in
+production: the task worker (``manage.py db_worker``) and the outbox relay
+(``manage.py inbox_relay``), as real processes on the same database.
 """
 
 from __future__ import annotations
@@ -257,6 +259,7 @@ class ServerCluster:
     log_dir: Path
     server: str = "uvicorn"
     servers: list[AsgiServer] = field(default_factory=list)
+    background: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     @property
     def processes(self) -> list[subprocess.Popen[Any]]:
@@ -295,12 +298,12 @@ class ServerCluster:
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')}"
-            for path in sorted(self.log_dir.glob("server-*.log"))
+            for path in sorted(self.log_dir.glob("*.log"))
         )
 
-    def _start_one(self, index: int) -> None:
+    def _start_one(self, index: int, extra_env: dict[str, str] | None = None) -> None:
         server = AsgiServer(
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             log_path=self.log_dir / f"server-{index}.log",
             extra_args=("--lifespan", "off") if self.server == "uvicorn" else (),
             server=self.server,
@@ -308,9 +311,34 @@ class ServerCluster:
         )
         self.servers.append(server.start())
 
+    def start_background(self) -> None:
+        """The task worker and the outbox relay, as `make run` starts them."""
+        self.start_worker()
+        self._start_command("relay", ["inbox_relay"])
+
+    def start_worker(self) -> subprocess.Popen[Any]:
+        """One more task worker (``manage.py db_worker``) on the cluster's database."""
+        return self._start_command(
+            "worker", ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]
+        )
+
+    def _start_command(self, name: str, command: list[str]) -> subprocess.Popen[Any]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.background.append(process)
+        return process
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+        for process in self.background:
+            _stop(process)
 
 
 def _answers(port: int) -> bool:
@@ -329,10 +357,13 @@ def asgi_servers(
     redis_url: str | None = None,
     extra_env: dict[str, str] | None = None,
     server: str = "uvicorn",
+    server_env: dict[int, dict[str, str]] | None = None,
+    background: bool = False,
 ) -> Iterator[ServerCluster]:
     """Start ``count`` ``server`` processes (uvicorn or daphne) on free loopback ports sharing a
     fresh database and a Redis channel layer (``redis_url``, else ``REDIS_URL``, else the
-    machine's Redis)."""
+    machine's Redis); ``server_env[i]`` is added to server ``i``'s environment only (a fault
+    hook), and ``background`` starts the task worker and the outbox relay too."""
     with tempfile.TemporaryDirectory(prefix="inbox-servers-") as scratch_name:
         scratch = Path(scratch_name)
         with _server_database(scratch) as database_env:
@@ -353,7 +384,9 @@ def asgi_servers(
             cluster.manage("migrate", "--noinput")
             try:
                 for index in range(count):
-                    cluster._start_one(index)
+                    cluster._start_one(index, (server_env or {}).get(index))
+                if background:
+                    cluster.start_background()
                 yield cluster
             finally:
                 cluster.stop()

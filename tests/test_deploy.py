@@ -175,6 +175,9 @@ def test_serve_runs_the_scaled_profile(tmp_path: Path) -> None:
         assert static.status_code == 200
         assert "text/css" in static.headers["content-type"]
         assert "2 uvicorn workers" in output
+        # The task worker and the outbox relay run beside the servers.
+        assert "Starting worker" in output
+        assert "inbox_relay: publishing stale outbox events" in output
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
