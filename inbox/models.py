@@ -319,3 +319,7 @@ class StaffInbox(Conversation):
         proxy = True
         verbose_name = "staff inbox"
         verbose_name_plural = "staff inbox"
+
+
+# Models of the app's sub-packages, imported so that Django registers them with the app.
+from inbox.attachments.models import Attachment as Attachment  # noqa: E402

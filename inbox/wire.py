@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from inbox.attachments.selectors import with_download_urls
 from inbox.conf import inbox_settings
 from inbox.models import Conversation, Message, Participant
 
@@ -45,7 +46,7 @@ def message_json(message: Message) -> dict[str, Any]:
         sender[Participant.Kind.CONTACT.wire_key] = str(message.sender_contact_id)
     data: dict[str, Any] = {
         "id": str(message.pk),
-        "content": canonical_order(message.content),
+        "content": canonical_order(_content_of(message)),
         "sender": sender,
         "badges": canonical_order(message.badges),
         "targetChannels": message.target_channels,
@@ -108,3 +109,10 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
         "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
         "participantReadSequence": str(conversation.participant_read_sequence),
     }
+
+
+def _content_of(message: Message) -> dict[str, Any]:
+    """The stored content, with signed links on the items naming uploaded attachments."""
+    if message.content_type != Message.ContentType.BASIC:
+        return message.content
+    return with_download_urls(message.content, visibility=message.visibility)

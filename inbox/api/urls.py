@@ -6,11 +6,13 @@ from rest_framework.routers import SimpleRouter
 
 from inbox.api import views
 from inbox.api.errors import not_found_view
+from inbox.attachments.views import AttachmentViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("v2/conversations", views.ConversationViewSet, basename="conversation")
 router.register("v2/messages", views.MessageViewSet, basename="message")
 router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
+router.register("v2/attachments", AttachmentViewSet, basename="attachment")
 
 urlpatterns = [
     *router.urls,
