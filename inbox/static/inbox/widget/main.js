@@ -9,6 +9,7 @@
 
 import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
+import { eventFiles } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
@@ -34,6 +35,24 @@ class Widget {
           () => this.session.call("POST", "/messages", body, key),
           () => OFFLINE
         ),
+      upload: (file, onProgress) => {
+        // The token may not exist yet (first contact): the upload waits for it, cancellably.
+        let transfer = null;
+        let cancelled = false;
+        const promise = this.session.ensureIdentity().then(
+          () => {
+            if (cancelled) return { ok: false, status: 0, data: null, cancelled: true };
+            transfer = this.session.upload(file, this.conversationId, onProgress);
+            return transfer.promise;
+          },
+          () => OFFLINE
+        );
+        const cancel = () => {
+          cancelled = true;
+          if (transfer) transfer.cancel();
+        };
+        return { promise, cancel };
+      },
       conversationId: () => this.conversationId,
       onSent: (message) => this.sent(message),
     });
@@ -349,6 +368,29 @@ class Widget {
     ui.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
+    });
+    const sendFiles = (files) => files.forEach((file) => this.composer.sendFile(file));
+    ui.attach.addEventListener("click", () => ui.fileInput.click());
+    ui.fileInput.addEventListener("change", () => {
+      sendFiles(Array.from(ui.fileInput.files || []));
+      ui.fileInput.value = "";
+      ui.input.focus();
+    });
+    ui.input.addEventListener("paste", (event) => {
+      const files = eventFiles(event);
+      if (!files.length) return;
+      event.preventDefault();
+      sendFiles(files);
+    });
+    ui.panel.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      ui.panel.classList.add("dropping");
+    });
+    ui.panel.addEventListener("dragleave", () => ui.panel.classList.remove("dropping"));
+    ui.panel.addEventListener("drop", (event) => {
+      event.preventDefault();
+      ui.panel.classList.remove("dropping");
+      sendFiles(eventFiles(event));
     });
     window.addEventListener("online", () => this.wake());
     document.addEventListener("visibilitychange", () => {

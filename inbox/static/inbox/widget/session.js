@@ -7,6 +7,7 @@
  */
 
 import { ApiError, request } from "../common/rest.js";
+import { uploadFile } from "../common/upload.js";
 import { loadState, saveState } from "./storage.js";
 
 export class Session {
@@ -24,15 +25,30 @@ export class Session {
     saveState(this.state);
   }
 
-  call(method, path, body, idempotencyKey) {
+  credentials(method) {
     const headers = {};
     if (this.member) {
       if (method !== "GET" && this.config.csrf) headers["X-CSRFToken"] = this.config.csrf;
     } else if (this.state.token) {
       headers.Authorization = "Bearer " + this.state.token;
     }
+    return headers;
+  }
+
+  call(method, path, body, idempotencyKey) {
+    const headers = this.credentials(method);
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     return request(this.config.api + path, { method, body, headers });
+  }
+
+  /** Upload a file into the caller's conversation: common/upload.js's ``{promise, cancel}``. */
+  upload(file, conversationId, onProgress) {
+    return uploadFile(this.config.api + "/attachments", {
+      file,
+      conversationId,
+      headers: this.credentials("POST"),
+      onProgress,
+    });
   }
 
   ensureIdentity() {
