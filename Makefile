@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve venv install js browser clean
+.PHONY: run test lint serve venv install js browser floor clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,25 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not found and cannot be installed here: browser tests will be skipped"; fi
 
+# The lowest versions pyproject.toml allows, for tests/test_dependency_floor.py (a test never
+# downloads anything). Test tools come from .venv through a .pth file placed after the floor's own.
+FLOOR := .venv-floor
+$(FLOOR)/.installed: pyproject.toml $(VENV)/.installed
+	rm -rf $(FLOOR)
+	$(VENV)/bin/uv venv -q -p $(PY) $(FLOOR)
+	$(VENV)/bin/uv pip install -q --python $(FLOOR)/bin/python --resolution lowest-direct -r pyproject.toml
+	$(FLOOR)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > $(FLOOR)/purelib
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > "$$(cat $(FLOOR)/purelib)/zz_dev_tools.pth"
+	touch $@
+
+floor: $(FLOOR)/.installed
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py inbox_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install js browser
+test: install js browser floor
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -57,4 +70,4 @@ lint: install
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) $(FLOOR) tests/js/node_modules db.sqlite3 db.sqlite3-* staticfiles

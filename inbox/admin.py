@@ -46,7 +46,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Participant)
 class ParticipantAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "external_id", "user", "created_at"]
     list_filter = ["kind", "created_at"]
@@ -55,7 +54,6 @@ class ParticipantAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-@admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = [
         "__str__",
@@ -83,7 +81,6 @@ class ConversationAdmin(ReadOnlyAdmin):
         return conversation.participant.get_kind_display()
 
 
-@admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
     list_display = [
         "sequence",
@@ -130,7 +127,6 @@ class MessageAdmin(ReadOnlyAdmin):
         return f"{message.sender_kind}: {message.sender_id}"
 
 
-@admin.register(App)
 class AppAdmin(admin.ModelAdmin):
     """API keys: created through ``services.app_create``; the raw key is shown once, on the page
     that answers the creation (it is never stored, nor put in a cookie or the session)."""
@@ -181,7 +177,6 @@ class AppAdmin(admin.ModelAdmin):
         return response
 
 
-@admin.register(StaffInbox)
 class StaffInboxAdmin(admin.ModelAdmin):
     """The staff inbox page: the conversation list, the open thread, the composer, live."""
 
@@ -238,3 +233,16 @@ def _business_socket_path() -> str:
         if getattr(pattern, "name", None) == "inbox-business-stream":
             return "/" + str(pattern.pattern)
     return "/ws/inbox/business/"
+
+
+def register_admin(site: admin.AdminSite) -> None:
+    """Register the app's ModelAdmins and the staff inbox page on ``site``: a site with its own
+    ``AdminSite`` calls this for it (``django.contrib.admin.site`` gets them below)."""
+    site.register(Participant, ParticipantAdmin)
+    site.register(Conversation, ConversationAdmin)
+    site.register(Message, MessageAdmin)
+    site.register(App, AppAdmin)
+    site.register(StaffInbox, StaffInboxAdmin)
+
+
+register_admin(admin.site)

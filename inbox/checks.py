@@ -10,7 +10,9 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
+from django.utils.module_loading import import_string
 
 from inbox.api.throttling import valid_throttle_rate
 from inbox.attachments.sniffing import SNIFFABLE_TYPES
@@ -52,9 +54,21 @@ def check_asgi(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 
 @register(Tags.compatibility)
-def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+def check_channel_layer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     layers = getattr(settings, "CHANNEL_LAYERS", {}) or {}
-    if layers.get("default", {}).get("BACKEND", ""):
+    backend = layers.get("default", {}).get("BACKEND", "")
+    if backend:
+        try:
+            import_string(backend)
+        except (ImportError, ImproperlyConfigured) as error:
+            # Channels would only say so on the first send, as "Cannot import BACKEND".
+            return [
+                Error(
+                    f"CHANNEL_LAYERS['default']['BACKEND'] {backend!r} cannot be imported: {error}",
+                    hint='The Redis layers need channels-redis: pip install "django-inbox[redis]".',
+                    id="inbox.E011",
+                )
+            ]
         return []
     return [
         Warning(
@@ -164,6 +178,12 @@ def _group_prefix(value: Any) -> str | None:
     return None
 
 
+def _stream_path(value: Any) -> str | None:
+    if not isinstance(value, str) or value.startswith("/") or not value.endswith("/"):
+        return "must be a path relative to the site root that ends in '/', such as 'ws/chat/'"
+    return None
+
+
 def _throttle_rates(value: Any) -> str | None:
     if not isinstance(value, dict):
         return "must be a dict of scope → rate"
@@ -223,6 +243,8 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "SOCKET_FRAMES_WINDOW_SECONDS": _number(minimum=0.001, integer=False),
     "SOCKET_MAX_RESUME_CONVERSATIONS": _number(minimum=1, integer=True),
     "SOCKET_RECHECK_SECONDS": _number(minimum=0.001, integer=False),
+    "BUSINESS_STREAM_PATH": _stream_path,
+    "PARTICIPANT_STREAM_PATH": _stream_path,
     "GROUP_PREFIX": _group_prefix,
     "THROTTLE_RATES": _throttle_rates,
     "THROTTLE_CACHE": _cache_alias,

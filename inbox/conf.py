@@ -43,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     # A revoked caller's socket is closed with the handshake's code (4401 / 4403). Visitor
     # sockets close when their token expires, whatever this says.
     "SOCKET_RECHECK_SECONDS": 30.0,
+    # Where inbox.realtime.routing mounts the two WebSocket streams, relative to the site root
+    # (a Django path route, ending in "/"); the staff page and {% inbox_widget %} follow them.
+    "BUSINESS_STREAM_PATH": "ws/inbox/business/",
+    "PARTICIPANT_STREAM_PATH": "ws/inbox/participant/",
     # Prefix of every channel-layer group name: 1 to 50 ASCII letters, digits, "-", "_" or ".".
     "GROUP_PREFIX": "inbox",
     # Requests per caller (DRF rate strings such as "10/s", "600/min"; None = no limit), by the

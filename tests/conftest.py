@@ -60,8 +60,9 @@ def app_client(app_key: str) -> APIClient:
 @pytest.fixture
 def make_user(django_user_model: Any) -> Callable[..., Any]:
     def make(username: str | None = None, *, staff: bool = False, perms: bool = True) -> Any:
-        user = django_user_model.objects.create_user(
-            username=username or f"user-{uuid.uuid4().hex[:8]}", password="pw-123456"
+        user = django_user_model.objects.create_user(  # any USERNAME_FIELD (tests/custom_user)
+            **{django_user_model.USERNAME_FIELD: username or f"user-{uuid.uuid4().hex[:8]}"},
+            password="pw-123456",
         )
         if staff:
             user.is_staff = True

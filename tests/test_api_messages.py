@@ -358,22 +358,22 @@ def test_idempotency_key_replays_the_original_message(app_client, make_conversat
     assert Message.objects.count() == 1
 
 
+def send_with_key(client, conversation, text):
+    """A send of ``text`` under the Idempotency-Key ``k``."""
+    return client.post(
+        f"{API}/messages",
+        send_body(conversation.pk, text=text),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+
+
 def test_idempotency_key_reused_with_another_body_is_409(app_client, make_conversation):
     conversation = make_conversation()
-    first = app_client.post(
-        f"{API}/messages",
-        send_body(conversation.pk, text="a"),
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="k",
-    )
+    first = send_with_key(app_client, conversation, "a")
     assert first.status_code == 200
     state = conversation_state(conversation.pk)
-    other = app_client.post(
-        f"{API}/messages",
-        send_body(conversation.pk, text="b"),
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="k",
-    )
+    other = send_with_key(app_client, conversation, "b")
     assert_app_error(other, 409, "IDEMPOTENCY_KEY_REUSED")
     assert Message.objects.count() == 1
     assert conversation_state(conversation.pk) == state
@@ -803,21 +803,11 @@ def test_idempotency_conflict_writes_and_publishes_nothing(
     business_stream, app_client, make_conversation
 ):
     conversation = make_conversation()
-    first = app_client.post(
-        f"{API}/messages",
-        send_body(conversation.pk, text="a"),
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="k",
-    )
+    first = send_with_key(app_client, conversation, "a")
     assert first.status_code == 200
     before = all_rows()
     response, after, callbacks, first_event = business_stream(
-        lambda: app_client.post(
-            f"{API}/messages",
-            send_body(conversation.pk, text="b"),
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="k",
-        )
+        lambda: send_with_key(app_client, conversation, "b")
     )
     assert_app_error(response, 409, "IDEMPOTENCY_KEY_REUSED")
     assert after == before

@@ -96,3 +96,10 @@ def test_a_missing_channel_layer_is_flagged_without_deploy() -> None:
     with override_settings(CHANNEL_LAYERS={}):
         assert ids(check_channel_layer()) == ["inbox.W001"]
         assert "inbox.W001" in ids(checks.run_checks(include_deployment_checks=False))
+
+
+def test_a_channel_layer_backend_that_cannot_be_imported_is_an_error() -> None:
+    with override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "inbox.realtime.layers.Nope"}}):
+        [error] = check_channel_layer()
+        assert error.id == "inbox.E011"
+        assert "inbox.realtime.layers.Nope" in error.msg

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from inbox import exceptions as rules
 from inbox.content import (
     CONTENT_TYPES,
     NormalizedContent,
@@ -18,20 +19,7 @@ from inbox.content import (
     normalize_channel_fields,
     normalize_content,
 )
-from inbox.exceptions import (
-    RULE_ENUM,
-    RULE_FORMAT,
-    RULE_MAX_LENGTH,
-    RULE_MAX_SIZE,
-    RULE_MIN_LENGTH,
-    RULE_MIN_SIZE,
-    RULE_NOT_ALLOWED,
-    RULE_ONE_OF,
-    RULE_REQUIRED,
-    RULE_REQUIRED_ONE_OF,
-    ContentError,
-    Violation,
-)
+from inbox.exceptions import ContentError, Violation
 from inbox.models import Message
 
 P = "message.content"
@@ -342,7 +330,7 @@ def test_input_is_not_mutated() -> None:
 
 def test_custom_path() -> None:
     assert errors({"basic": {"items": [{"text": ""}]}}, path="content") == [
-        ("content.basic.items[0].text", RULE_MIN_LENGTH)
+        ("content.basic.items[0].text", rules.RULE_MIN_LENGTH)
     ]
 
 
@@ -368,100 +356,100 @@ def form(**fields: Any) -> Json:
 LIMITS = [
     # content level
     pytest.param(lambda v: {**basic(text_item()), "previewText": v}, "p" * 256, "p" * 257,
-                 "previewText", RULE_MAX_LENGTH, id="previewText-max"),
+                 "previewText", rules.RULE_MAX_LENGTH, id="previewText-max"),
     pytest.param(lambda v: {**basic(text_item()), "title": v}, "t" * 256, "t" * 257,
-                 "title", RULE_MAX_LENGTH, id="title-max"),
+                 "title", rules.RULE_MAX_LENGTH, id="title-max"),
     # basic
     pytest.param(lambda v: basic(text_item(v)), "x" * 16384, "x" * 16385,
-                 "basic.items[0].text", RULE_MAX_LENGTH, id="basic-text-max"),
+                 "basic.items[0].text", rules.RULE_MAX_LENGTH, id="basic-text-max"),
     pytest.param(lambda v: basic(text_item(v)), "x", "",
-                 "basic.items[0].text", RULE_MIN_LENGTH, id="basic-text-min"),
+                 "basic.items[0].text", rules.RULE_MIN_LENGTH, id="basic-text-min"),
     pytest.param(lambda v: basic(*v), [text_item()] * 100, [text_item()] * 101,
-                 "basic.items", RULE_MAX_SIZE, id="basic-items-max"),
+                 "basic.items", rules.RULE_MAX_SIZE, id="basic-items-max"),
     pytest.param(lambda v: basic(*v), [text_item()], [],
-                 "basic.items", RULE_MIN_SIZE, id="basic-items-min"),
+                 "basic.items", rules.RULE_MIN_SIZE, id="basic-items-min"),
     pytest.param(lambda v: basic({"image": {"url": v}}), url(2000), url(2001),
-                 "basic.items[0].image.url", RULE_MAX_LENGTH, id="image-url-max"),
+                 "basic.items[0].image.url", rules.RULE_MAX_LENGTH, id="image-url-max"),
     pytest.param(lambda v: basic({"image": {**IMAGE, "id": v}}), "i" * 2000, "i" * 2001,
-                 "basic.items[0].image.id", RULE_MAX_LENGTH, id="image-id-max"),
+                 "basic.items[0].image.id", rules.RULE_MAX_LENGTH, id="image-id-max"),
     pytest.param(lambda v: basic({"image": {**IMAGE, "filename": v}}), "f" * 255, "f" * 256,
-                 "basic.items[0].image.filename", RULE_MAX_LENGTH, id="image-filename-max"),
+                 "basic.items[0].image.filename", rules.RULE_MAX_LENGTH, id="image-filename-max"),
     pytest.param(lambda v: basic({"image": {**IMAGE, "width": v}}), 2147483647, 2147483648,
-                 "basic.items[0].image.width", RULE_FORMAT, id="image-width-max"),
+                 "basic.items[0].image.width", rules.RULE_FORMAT, id="image-width-max"),
     pytest.param(lambda v: basic({"image": {**IMAGE, "height": v}}), 2147483647.0, 2147483648.0,
-                 "basic.items[0].image.height", RULE_FORMAT, id="image-height-max-float"),
+                 "basic.items[0].image.height", rules.RULE_FORMAT, id="image-height-max-float"),
     pytest.param(lambda v: basic({"image": {**IMAGE, "width": v}}), 0, -1,
-                 "basic.items[0].image.width", RULE_FORMAT, id="image-width-min"),
+                 "basic.items[0].image.width", rules.RULE_FORMAT, id="image-width-min"),
     pytest.param(lambda v: basic({"file": {"url": v}}), url(2000), url(2001),
-                 "basic.items[0].file.url", RULE_MAX_LENGTH, id="file-url-max"),
+                 "basic.items[0].file.url", rules.RULE_MAX_LENGTH, id="file-url-max"),
     pytest.param(lambda v: basic({"file": {**FILE, "id": v}}), "i" * 2000, "i" * 2001,
-                 "basic.items[0].file.id", RULE_MAX_LENGTH, id="file-id-max"),
+                 "basic.items[0].file.id", rules.RULE_MAX_LENGTH, id="file-id-max"),
     pytest.param(lambda v: basic({"file": {**FILE, "filename": v}}), "f" * 255, "f" * 256,
-                 "basic.items[0].file.filename", RULE_MAX_LENGTH, id="file-filename-max"),
+                 "basic.items[0].file.filename", rules.RULE_MAX_LENGTH, id="file-filename-max"),
     pytest.param(lambda v: basic({"file": {**FILE, "mimeType": v}}), "m" * 100, "m" * 101,
-                 "basic.items[0].file.mimeType", RULE_MAX_LENGTH, id="file-mimeType-max"),
+                 "basic.items[0].file.mimeType", rules.RULE_MAX_LENGTH, id="file-mimeType-max"),
     # template
     pytest.param(lambda v: template(title=v), "t" * 256, "t" * 257,
-                 "template.title", RULE_MAX_LENGTH, id="template-title-max"),
+                 "template.title", rules.RULE_MAX_LENGTH, id="template-title-max"),
     pytest.param(lambda v: template(imageUrl=v), url(2000), url(2001),
-                 "template.imageUrl", RULE_MAX_LENGTH, id="template-imageUrl-max"),
+                 "template.imageUrl", rules.RULE_MAX_LENGTH, id="template-imageUrl-max"),
     pytest.param(lambda v: template(textLines=v), ["l"] * 10, ["l"] * 11,
-                 "template.textLines", RULE_MAX_SIZE, id="template-textLines-max"),
+                 "template.textLines", rules.RULE_MAX_SIZE, id="template-textLines-max"),
     pytest.param(lambda v: template(textLines=["ok", v]), "l" * 512, "l" * 513,
-                 "template.textLines[1]", RULE_MAX_LENGTH, id="template-textLine-max"),
+                 "template.textLines[1]", rules.RULE_MAX_LENGTH, id="template-textLine-max"),
     pytest.param(lambda v: template(textLines=[v]), "l", "",
-                 "template.textLines[0]", RULE_MIN_LENGTH, id="template-textLine-min"),
+                 "template.textLines[0]", rules.RULE_MIN_LENGTH, id="template-textLine-min"),
     pytest.param(lambda v: template(buttons=v), [BUTTON] * 10, [BUTTON] * 11,
-                 "template.buttons", RULE_MAX_SIZE, id="template-buttons-max"),
+                 "template.buttons", rules.RULE_MAX_SIZE, id="template-buttons-max"),
     pytest.param(lambda v: template_button(label=v, launchUrl="https://e.com"), "b" * 16384,
-                 "b" * 16385, "template.buttons[0].label", RULE_MAX_LENGTH, id="button-label-max"),
+                 "b" * 16385, "template.buttons[0].label", rules.RULE_MAX_LENGTH, id="button-label-max"),
     pytest.param(lambda v: template_button(label=v, launchUrl="https://e.com"), "b", "",
-                 "template.buttons[0].label", RULE_MIN_LENGTH, id="button-label-min"),
+                 "template.buttons[0].label", rules.RULE_MIN_LENGTH, id="button-label-min"),
     pytest.param(lambda v: template_button(label="B", launchUrl=v), url(16384), url(16385),
-                 "template.buttons[0].launchUrl", RULE_MAX_LENGTH, id="button-launchUrl-max"),
+                 "template.buttons[0].launchUrl", rules.RULE_MAX_LENGTH, id="button-launchUrl-max"),
     pytest.param(lambda v: template_button(label="B", postbackProperties={"interactionId": v}),
                  "i" * 256, "i" * 257, "template.buttons[0].postbackProperties.interactionId",
-                 RULE_MAX_LENGTH, id="button-interactionId-max"),
+                 rules.RULE_MAX_LENGTH, id="button-interactionId-max"),
     pytest.param(lambda v: template_button(label="B", postbackProperties={"interactionId": v}),
                  "i", "", "template.buttons[0].postbackProperties.interactionId",
-                 RULE_MIN_LENGTH, id="button-interactionId-min"),
+                 rules.RULE_MIN_LENGTH, id="button-interactionId-min"),
     # minimal
     pytest.param(lambda v: {"minimal": {"text": v}}, "m" * 16384, "m" * 16385,
-                 "minimal.text", RULE_MAX_LENGTH, id="minimal-text-max"),
+                 "minimal.text", rules.RULE_MAX_LENGTH, id="minimal-text-max"),
     pytest.param(lambda v: {"minimal": {"text": v}}, "m", "",
-                 "minimal.text", RULE_MIN_LENGTH, id="minimal-text-min"),
+                 "minimal.text", rules.RULE_MIN_LENGTH, id="minimal-text-min"),
     pytest.param(lambda v: {"minimal": {"text": "m", "iconUrl": v}}, url(2000), url(2001),
-                 "minimal.iconUrl", RULE_MAX_LENGTH, id="minimal-iconUrl-max"),
+                 "minimal.iconUrl", rules.RULE_MAX_LENGTH, id="minimal-iconUrl-max"),
     pytest.param(lambda v: {"minimal": {"text": "m", "url": v}}, url(2000), url(2001),
-                 "minimal.url", RULE_MAX_LENGTH, id="minimal-url-max"),
+                 "minimal.url", rules.RULE_MAX_LENGTH, id="minimal-url-max"),
     # form
     pytest.param(lambda v: form(title=v), "t" * 256, "t" * 257,
-                 "form.title", RULE_MAX_LENGTH, id="form-title-max"),
+                 "form.title", rules.RULE_MAX_LENGTH, id="form-title-max"),
     pytest.param(lambda v: form(title=v), "t", "",
-                 "form.title", RULE_MIN_LENGTH, id="form-title-min"),
+                 "form.title", rules.RULE_MIN_LENGTH, id="form-title-min"),
     pytest.param(lambda v: form(description=v), "d" * 16384, "d" * 16385,
-                 "form.description", RULE_MAX_LENGTH, id="form-description-max"),
+                 "form.description", rules.RULE_MAX_LENGTH, id="form-description-max"),
     pytest.param(lambda v: form(fields=v), [FORM_FIELD] * 15, [FORM_FIELD] * 16,
-                 "form.fields", RULE_MAX_SIZE, id="form-fields-max"),
+                 "form.fields", rules.RULE_MAX_SIZE, id="form-fields-max"),
     pytest.param(lambda v: form(fields=v), [FORM_FIELD], [],
-                 "form.fields", RULE_MIN_SIZE, id="form-fields-min"),
+                 "form.fields", rules.RULE_MIN_SIZE, id="form-fields-min"),
     pytest.param(lambda v: form(fields=[{"name": v, "value": "x"}]), "n" * 8192, "n" * 8193,
-                 "form.fields[0].name", RULE_MAX_LENGTH, id="form-field-name-max"),
+                 "form.fields[0].name", rules.RULE_MAX_LENGTH, id="form-field-name-max"),
     pytest.param(lambda v: form(fields=[{"name": v, "value": "x"}]), "n", "",
-                 "form.fields[0].name", RULE_MIN_LENGTH, id="form-field-name-min"),
+                 "form.fields[0].name", rules.RULE_MIN_LENGTH, id="form-field-name-min"),
     pytest.param(lambda v: form(fields=[{"name": "n", "value": v}]), "v" * 8192, "v" * 8193,
-                 "form.fields[0].value", RULE_MAX_LENGTH, id="form-field-value-max"),
+                 "form.fields[0].value", rules.RULE_MAX_LENGTH, id="form-field-value-max"),
     pytest.param(lambda v: form(media=v), [{"image": IMAGE}] * 15, [{"image": IMAGE}] * 16,
-                 "form.media", RULE_MAX_SIZE, id="form-media-max"),
+                 "form.media", rules.RULE_MAX_SIZE, id="form-media-max"),
     pytest.param(lambda v: form(media=[{"file": {**FILE, "filename": v}}]), "f" * 255, "f" * 256,
-                 "form.media[0].file.filename", RULE_MAX_LENGTH, id="form-media-filename-max"),
+                 "form.media[0].file.filename", rules.RULE_MAX_LENGTH, id="form-media-filename-max"),
     # system
     pytest.param(lambda v: system(text=v), "s" * 16384, "s" * 16385,
-                 "system.text", RULE_MAX_LENGTH, id="system-text-max"),
+                 "system.text", rules.RULE_MAX_LENGTH, id="system-text-max"),
     pytest.param(lambda v: system(buttons=v), [BUTTON] * 10, [BUTTON] * 11,
-                 "system.buttons", RULE_MAX_SIZE, id="system-buttons-max"),
+                 "system.buttons", rules.RULE_MAX_SIZE, id="system-buttons-max"),
     pytest.param(lambda v: system(imageUrl=v), url(2000), url(2001),
-                 "system.imageUrl", RULE_MAX_LENGTH, id="system-imageUrl-max"),
+                 "system.imageUrl", rules.RULE_MAX_LENGTH, id="system-imageUrl-max"),
 ]  # fmt: skip
 
 
@@ -552,12 +540,12 @@ WRONG_TYPES = [
 
 @pytest.mark.parametrize(("raw", "field"), WRONG_TYPES)
 def test_wrong_type_is_format_violation(raw: object, field: str) -> None:
-    assert errors(raw, allow_system=True) == [(P + field, RULE_FORMAT)]
+    assert errors(raw, allow_system=True) == [(P + field, rules.RULE_FORMAT)]
 
 
 def test_missing_content_is_required() -> None:
     violation = only_violation(None)
-    assert (violation.field, violation.violated_rule) == (P, RULE_REQUIRED)
+    assert (violation.field, violation.violated_rule) == (P, rules.RULE_REQUIRED)
 
 
 @pytest.mark.parametrize(
@@ -586,7 +574,7 @@ def test_missing_content_is_required() -> None:
     ],
 )  # fmt: skip
 def test_required_fields(raw: object, field: str) -> None:
-    assert errors(raw, allow_system=True) == [(P + field, RULE_REQUIRED)]
+    assert errors(raw, allow_system=True) == [(P + field, rules.RULE_REQUIRED)]
 
 
 @pytest.mark.parametrize(
@@ -615,7 +603,7 @@ def test_template_needs_one_thing_to_show(fields: Json) -> None:
 )
 def test_no_payload(raw: Json) -> None:
     violation = only_violation(raw)
-    assert (violation.field, violation.violated_rule) == (P, RULE_REQUIRED_ONE_OF)
+    assert (violation.field, violation.violated_rule) == (P, rules.RULE_REQUIRED_ONE_OF)
     assert violation.description == "must contain one of basic, template, minimal, form"
 
 
@@ -639,30 +627,30 @@ PAYLOADS: dict[str, Json] = {
 )
 def test_two_payloads(first: str, second: str) -> None:
     raw = {first: PAYLOADS[first], second: PAYLOADS[second]}
-    assert errors(raw, allow_system=True) == [(P, RULE_ONE_OF)]
+    assert errors(raw, allow_system=True) == [(P, rules.RULE_ONE_OF)]
 
 
 def test_all_payloads() -> None:
-    assert errors(dict(PAYLOADS), allow_system=True) == [(P, RULE_ONE_OF)]
+    assert errors(dict(PAYLOADS), allow_system=True) == [(P, rules.RULE_ONE_OF)]
 
 
 def test_two_payloads_are_both_checked() -> None:
     raw = {"basic": {"items": []}, "minimal": {"text": ""}}
     assert errors(raw) == [
-        (f"{P}.basic.items", RULE_MIN_SIZE),
-        (f"{P}.minimal.text", RULE_MIN_LENGTH),
-        (P, RULE_ONE_OF),
+        (f"{P}.basic.items", rules.RULE_MIN_SIZE),
+        (f"{P}.minimal.text", rules.RULE_MIN_LENGTH),
+        (P, rules.RULE_ONE_OF),
     ]
 
 
 @pytest.mark.parametrize(
     ("item", "rule"),
     [
-        pytest.param({}, RULE_REQUIRED_ONE_OF, id="none"),
-        pytest.param({"text": None, "image": None}, RULE_REQUIRED_ONE_OF, id="nulls"),
-        pytest.param({"text": "a", "image": IMAGE}, RULE_ONE_OF, id="text-image"),
-        pytest.param({"image": IMAGE, "file": FILE}, RULE_ONE_OF, id="image-file"),
-        pytest.param({"text": "a", "image": IMAGE, "file": FILE}, RULE_ONE_OF, id="all"),
+        pytest.param({}, rules.RULE_REQUIRED_ONE_OF, id="none"),
+        pytest.param({"text": None, "image": None}, rules.RULE_REQUIRED_ONE_OF, id="nulls"),
+        pytest.param({"text": "a", "image": IMAGE}, rules.RULE_ONE_OF, id="text-image"),
+        pytest.param({"image": IMAGE, "file": FILE}, rules.RULE_ONE_OF, id="image-file"),
+        pytest.param({"text": "a", "image": IMAGE, "file": FILE}, rules.RULE_ONE_OF, id="all"),
     ],
 )
 def test_basic_item_oneof(item: Json, rule: str) -> None:
@@ -672,8 +660,8 @@ def test_basic_item_oneof(item: Json, rule: str) -> None:
 @pytest.mark.parametrize(
     ("item", "rule"),
     [
-        pytest.param({}, RULE_REQUIRED_ONE_OF, id="none"),
-        pytest.param({"image": IMAGE, "file": FILE}, RULE_ONE_OF, id="both"),
+        pytest.param({}, rules.RULE_REQUIRED_ONE_OF, id="none"),
+        pytest.param({"image": IMAGE, "file": FILE}, rules.RULE_ONE_OF, id="both"),
     ],
 )
 def test_form_media_oneof(item: Json, rule: str) -> None:
@@ -682,22 +670,22 @@ def test_form_media_oneof(item: Json, rule: str) -> None:
 
 def test_form_media_refuses_text() -> None:
     assert errors(form(media=[{"text": "hi", "image": IMAGE}])) == [
-        (f"{P}.form.media[0].text", RULE_NOT_ALLOWED)
+        (f"{P}.form.media[0].text", rules.RULE_NOT_ALLOWED)
     ]
 
 
 @pytest.mark.parametrize(
     ("button", "rule"),
     [
-        pytest.param({"label": "B"}, RULE_REQUIRED_ONE_OF, id="neither"),
-        pytest.param({"label": "B", "launchUrl": ""}, RULE_REQUIRED_ONE_OF, id="empty-url"),
+        pytest.param({"label": "B"}, rules.RULE_REQUIRED_ONE_OF, id="neither"),
+        pytest.param({"label": "B", "launchUrl": ""}, rules.RULE_REQUIRED_ONE_OF, id="empty-url"),
         pytest.param(
             {
                 "label": "B",
                 "launchUrl": "https://e.com",
                 "postbackProperties": {"interactionId": "i"},
             },
-            RULE_ONE_OF,
+            rules.RULE_ONE_OF,
             id="both",
         ),
     ],
@@ -750,7 +738,7 @@ UNKNOWN_FIELDS = [
 @pytest.mark.parametrize(("raw", "field"), UNKNOWN_FIELDS)
 def test_unknown_field_refused(raw: Json, field: str) -> None:
     violation = only_violation(raw, allow_system=True)
-    assert (violation.field, violation.violated_rule) == (P + field, RULE_NOT_ALLOWED)
+    assert (violation.field, violation.violated_rule) == (P + field, rules.RULE_NOT_ALLOWED)
 
 
 def test_read_only_fields_are_dropped() -> None:
@@ -795,18 +783,18 @@ def test_system_refused_by_default() -> None:
     assert violation == Violation(
         field=f"{P}.system",
         description="system messages cannot be sent through the API",
-        violated_rule=RULE_NOT_ALLOWED,
+        violated_rule=rules.RULE_NOT_ALLOWED,
     )
 
 
 def test_system_refused_without_checking_its_inside() -> None:
-    assert errors({"system": {"text": 5, "foo": 1}}) == [(f"{P}.system", RULE_NOT_ALLOWED)]
+    assert errors({"system": {"text": 5, "foo": 1}}) == [(f"{P}.system", rules.RULE_NOT_ALLOWED)]
 
 
 def test_system_refused_along_with_another_payload() -> None:
     assert errors({"system": {"text": "s"}, "basic": PAYLOADS["basic"]}) == [
-        (f"{P}.system", RULE_NOT_ALLOWED),
-        (P, RULE_ONE_OF),
+        (f"{P}.system", rules.RULE_NOT_ALLOWED),
+        (P, rules.RULE_ONE_OF),
     ]
 
 
@@ -834,7 +822,10 @@ def test_orientation(orientation: str | None, expected: str) -> None:
 @pytest.mark.parametrize("orientation", ["landscape", "SQUARE", "", "UNKNOWN"])
 def test_orientation_invalid(orientation: str) -> None:
     violation = only_violation(template(orientation=orientation))
-    assert (violation.field, violation.violated_rule) == (f"{P}.template.orientation", RULE_ENUM)
+    assert (violation.field, violation.violated_rule) == (
+        f"{P}.template.orientation",
+        rules.RULE_ENUM,
+    )
     assert violation.description == "must be one of PORTRAIT, LANDSCAPE"
 
 
@@ -912,7 +903,7 @@ GOOD_URLS = [
 @pytest.mark.parametrize(("build", "field"), URL_FIELDS)
 def test_bad_url_refused(build: Build, field: str, bad_url: str) -> None:
     violation = only_violation(build(bad_url), allow_system=True)
-    assert violation == Violation(P + field, URL_FORMAT, RULE_FORMAT)
+    assert violation == Violation(P + field, URL_FORMAT, rules.RULE_FORMAT)
 
 
 @pytest.mark.parametrize("good_url", GOOD_URLS)
@@ -1013,34 +1004,34 @@ def test_all_violations_in_document_order() -> None:
         "title": "t" * 257,
     }
     assert errors(raw) == [
-        (f"{P}.previewText", RULE_MAX_LENGTH),
-        (f"{P}.template.title", RULE_FORMAT),
-        (f"{P}.template.textLines[1]", RULE_MIN_LENGTH),
-        (f"{P}.template.textLines[2]", RULE_MAX_LENGTH),
-        (f"{P}.template.imageUrl", RULE_FORMAT),
-        (f"{P}.template.buttons[0].label", RULE_MIN_LENGTH),
-        (f"{P}.template.buttons[0].launchUrl", RULE_FORMAT),
-        (f"{P}.template.buttons[1].postbackProperties.interactionId", RULE_MIN_LENGTH),
-        (f"{P}.template.buttons[1].postbackProperties.extra", RULE_NOT_ALLOWED),
-        (f"{P}.template.buttons[2]", RULE_REQUIRED_ONE_OF),
-        (f"{P}.template.orientation", RULE_ENUM),
-        (f"{P}.template.bogus", RULE_NOT_ALLOWED),
-        (f"{P}.title", RULE_MAX_LENGTH),
+        (f"{P}.previewText", rules.RULE_MAX_LENGTH),
+        (f"{P}.template.title", rules.RULE_FORMAT),
+        (f"{P}.template.textLines[1]", rules.RULE_MIN_LENGTH),
+        (f"{P}.template.textLines[2]", rules.RULE_MAX_LENGTH),
+        (f"{P}.template.imageUrl", rules.RULE_FORMAT),
+        (f"{P}.template.buttons[0].label", rules.RULE_MIN_LENGTH),
+        (f"{P}.template.buttons[0].launchUrl", rules.RULE_FORMAT),
+        (f"{P}.template.buttons[1].postbackProperties.interactionId", rules.RULE_MIN_LENGTH),
+        (f"{P}.template.buttons[1].postbackProperties.extra", rules.RULE_NOT_ALLOWED),
+        (f"{P}.template.buttons[2]", rules.RULE_REQUIRED_ONE_OF),
+        (f"{P}.template.orientation", rules.RULE_ENUM),
+        (f"{P}.template.bogus", rules.RULE_NOT_ALLOWED),
+        (f"{P}.title", rules.RULE_MAX_LENGTH),
     ]
 
 
 def test_oversized_list_items_are_still_checked() -> None:
     raw = basic(*[text_item()] * 100, text_item(""))
     assert errors(raw) == [
-        (f"{P}.basic.items", RULE_MAX_SIZE),
-        (f"{P}.basic.items[100].text", RULE_MIN_LENGTH),
+        (f"{P}.basic.items", rules.RULE_MAX_SIZE),
+        (f"{P}.basic.items[100].text", rules.RULE_MIN_LENGTH),
     ]
 
 
 def test_content_error_shape() -> None:
-    error = ContentError([Violation("a.b", "is required", RULE_REQUIRED)])
+    error = ContentError([Violation("a.b", "is required", rules.RULE_REQUIRED)])
     assert isinstance(error, Exception)
-    assert error.violations == [Violation("a.b", "is required", RULE_REQUIRED)]
+    assert error.violations == [Violation("a.b", "is required", rules.RULE_REQUIRED)]
     assert "a.b" in str(error)
     with pytest.raises(dataclasses.FrozenInstanceError):
         error.violations[0].field = "x"  # type: ignore[misc]
@@ -1196,27 +1187,27 @@ def test_badge_visibility(visibility: str | None, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "field", "rule"),
     [
-        pytest.param([{"text": "a"}, {"text": "b"}], "", RULE_MAX_SIZE, id="two-badges"),
-        pytest.param({"text": "a"}, "", RULE_FORMAT, id="object"),
-        pytest.param("badge", "", RULE_FORMAT, id="string"),
-        pytest.param([None], "[0]", RULE_FORMAT, id="null-item"),
-        pytest.param(["a"], "[0]", RULE_FORMAT, id="string-item"),
-        pytest.param([{"text": "t" * 257}], "[0].text", RULE_MAX_LENGTH, id="text-max"),
-        pytest.param([{"text": 1}], "[0].text", RULE_FORMAT, id="text-number"),
-        pytest.param([{"iconUrl": url(2001)}], "[0].iconUrl", RULE_MAX_LENGTH, id="icon-max"),
-        pytest.param([{"iconUrl": "javascript:alert(1)"}], "[0].iconUrl", RULE_FORMAT,
+        pytest.param([{"text": "a"}, {"text": "b"}], "", rules.RULE_MAX_SIZE, id="two-badges"),
+        pytest.param({"text": "a"}, "", rules.RULE_FORMAT, id="object"),
+        pytest.param("badge", "", rules.RULE_FORMAT, id="string"),
+        pytest.param([None], "[0]", rules.RULE_FORMAT, id="null-item"),
+        pytest.param(["a"], "[0]", rules.RULE_FORMAT, id="string-item"),
+        pytest.param([{"text": "t" * 257}], "[0].text", rules.RULE_MAX_LENGTH, id="text-max"),
+        pytest.param([{"text": 1}], "[0].text", rules.RULE_FORMAT, id="text-number"),
+        pytest.param([{"iconUrl": url(2001)}], "[0].iconUrl", rules.RULE_MAX_LENGTH, id="icon-max"),
+        pytest.param([{"iconUrl": "javascript:alert(1)"}], "[0].iconUrl", rules.RULE_FORMAT,
                      id="icon-javascript"),
-        pytest.param([{"iconUrl": "data:image/svg+xml,<svg/>"}], "[0].iconUrl", RULE_FORMAT,
+        pytest.param([{"iconUrl": "data:image/svg+xml,<svg/>"}], "[0].iconUrl", rules.RULE_FORMAT,
                      id="icon-data"),
-        pytest.param([{"iconUrl": "/static/a.svg"}], "[0].iconUrl", RULE_FORMAT,
+        pytest.param([{"iconUrl": "/static/a.svg"}], "[0].iconUrl", rules.RULE_FORMAT,
                      id="icon-relative"),
-        pytest.param([{"iconUrl": "//evil.com/a.svg"}], "[0].iconUrl", RULE_FORMAT,
+        pytest.param([{"iconUrl": "//evil.com/a.svg"}], "[0].iconUrl", rules.RULE_FORMAT,
                      id="icon-scheme-relative"),
-        pytest.param([{"badgeVisibility": "EVERYONE"}], "[0].badgeVisibility", RULE_ENUM,
+        pytest.param([{"badgeVisibility": "EVERYONE"}], "[0].badgeVisibility", rules.RULE_ENUM,
                      id="visibility-enum"),
-        pytest.param([{"badgeVisibility": 1}], "[0].badgeVisibility", RULE_FORMAT,
+        pytest.param([{"badgeVisibility": 1}], "[0].badgeVisibility", rules.RULE_FORMAT,
                      id="visibility-number"),
-        pytest.param([{"text": "a", "color": "red"}], "[0].color", RULE_NOT_ALLOWED,
+        pytest.param([{"text": "a", "color": "red"}], "[0].color", rules.RULE_NOT_ALLOWED,
                      id="unknown-field"),
     ],
 )  # fmt: skip
@@ -1229,7 +1220,7 @@ def test_badge_limits_accepted_at_max() -> None:
 
 
 def test_badges_custom_path() -> None:
-    assert badge_errors([{"text": 5}], path="badges") == [("badges[0].text", RULE_FORMAT)]
+    assert badge_errors([{"text": 5}], path="badges") == [("badges[0].text", rules.RULE_FORMAT)]
 
 
 # --- channel fields ----------------------------------------------------------------------------
@@ -1292,32 +1283,32 @@ def test_channel_limits_accepted_at_max() -> None:
 @pytest.mark.parametrize(
     ("raw", "field", "rule"),
     [
-        pytest.param({"targetChannels": ["CHAT", "EMAIL"]}, "targetChannels", RULE_MAX_SIZE,
+        pytest.param({"targetChannels": ["CHAT", "EMAIL"]}, "targetChannels", rules.RULE_MAX_SIZE,
                      id="targets-max"),
-        pytest.param({"targetChannels": "CHAT"}, "targetChannels", RULE_FORMAT,
+        pytest.param({"targetChannels": "CHAT"}, "targetChannels", rules.RULE_FORMAT,
                      id="targets-string"),
         pytest.param({"targetChannels": ["UNKNOWN_CHANNEL_TYPE"]}, "targetChannels[0]",
-                     RULE_ENUM, id="targets-unknown"),
-        pytest.param({"targetChannels": ["PHONE"]}, "targetChannels[0]", RULE_ENUM,
+                     rules.RULE_ENUM, id="targets-unknown"),
+        pytest.param({"targetChannels": ["PHONE"]}, "targetChannels[0]", rules.RULE_ENUM,
                      id="targets-phone"),
-        pytest.param({"targetChannels": [1]}, "targetChannels[0]", RULE_FORMAT,
+        pytest.param({"targetChannels": [1]}, "targetChannels[0]", rules.RULE_FORMAT,
                      id="targets-number"),
-        pytest.param({"sourceChannel": "chat"}, "sourceChannel", RULE_ENUM, id="source-enum"),
-        pytest.param({"sourceChannel": ["CHAT"]}, "sourceChannel", RULE_FORMAT,
+        pytest.param({"sourceChannel": "chat"}, "sourceChannel", rules.RULE_ENUM, id="source-enum"),
+        pytest.param({"sourceChannel": ["CHAT"]}, "sourceChannel", rules.RULE_FORMAT,
                      id="source-list"),
-        pytest.param({"targetChannelIds": ["x"] * 101}, "targetChannelIds", RULE_MAX_SIZE,
+        pytest.param({"targetChannelIds": ["x"] * 101}, "targetChannelIds", rules.RULE_MAX_SIZE,
                      id="ids-max"),
-        pytest.param({"targetChannelIds": {"a": 1}}, "targetChannelIds", RULE_FORMAT,
+        pytest.param({"targetChannelIds": {"a": 1}}, "targetChannelIds", rules.RULE_FORMAT,
                      id="ids-object"),
         pytest.param({"targetChannelIds": ["a", "b", "c", "d" * 101]}, "targetChannelIds[3]",
-                     RULE_MAX_LENGTH, id="id-max"),
+                     rules.RULE_MAX_LENGTH, id="id-max"),
         pytest.param({"targetChannelIds": ["a", "b", "c", ""]}, "targetChannelIds[3]",
-                     RULE_MIN_LENGTH, id="id-min"),
+                     rules.RULE_MIN_LENGTH, id="id-min"),
         pytest.param({"targetChannelIds": ["a", "b", "c", 4]}, "targetChannelIds[3]",
-                     RULE_FORMAT, id="id-number"),
-        pytest.param({"sourceChannelId": "s" * 101}, "sourceChannelId", RULE_MAX_LENGTH,
+                     rules.RULE_FORMAT, id="id-number"),
+        pytest.param({"sourceChannelId": "s" * 101}, "sourceChannelId", rules.RULE_MAX_LENGTH,
                      id="source-id-max"),
-        pytest.param({"sourceChannelId": 5}, "sourceChannelId", RULE_FORMAT,
+        pytest.param({"sourceChannelId": 5}, "sourceChannelId", rules.RULE_FORMAT,
                      id="source-id-number"),
     ],
 )  # fmt: skip

@@ -568,6 +568,14 @@ class Walker:
         return messages
 
 
+@pytest.fixture
+def no_visitor_rate_limit(settings: Any) -> None:
+    """Rate limits are not what the paging property is about, and one example can page faster
+    than a visitor's budget allows (a 429 in the middle of a walk)."""
+    settings.INBOX = {**settings.INBOX, "THROTTLE_RATES": {"visitor": None}}
+
+
+@pytest.mark.usefixtures("no_visitor_rate_limit")
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
 @given(
     initial=st.lists(st.sampled_from(VISIBILITIES), max_size=8),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -54,6 +53,7 @@ from inbox.api.schema import (
     SendMessageResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
+    extend_schema,
 )
 from inbox.api.throttling import CallerRateThrottle, VisitorCreateThrottle
 from inbox.exceptions import (

@@ -18,7 +18,10 @@ def visitor_create() -> uuid.UUID:
 
 def _default_display_name(kind: Participant.Kind, external_id: uuid.UUID, user: Any) -> str:
     if user is not None:
-        return str(user.get_full_name() or user.get_username())
+        # A custom user model (AbstractBaseUser) need not have get_full_name; every one has
+        # get_username.
+        full_name = getattr(user, "get_full_name", None)
+        return str((full_name() if callable(full_name) else "") or user.get_username())
     return f"{kind.short_label} {external_id.hex[:6]}"
 
 

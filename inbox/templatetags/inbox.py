@@ -17,9 +17,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-register = template.Library()
+from inbox.conf import inbox_settings
 
-PARTICIPANT_STREAM_PATH = "/ws/inbox/participant/"
+register = template.Library()
 
 
 def default_api_base() -> str:
@@ -34,7 +34,7 @@ def default_api_base() -> str:
 def inbox_widget(
     context: template.Context,
     api: str = "",
-    ws: str = PARTICIPANT_STREAM_PATH,
+    ws: str = "",
     title: str = "Chat with us",
 ) -> SafeString:
     """The widget's ``<script>`` tag.
@@ -56,7 +56,7 @@ def inbox_widget(
         "src": static("inbox/widget/widget.js"),
         "css": static("inbox/widget/widget.css"),
         "api": api or default_api_base(),
-        "ws": ws,
+        "ws": ws or "/" + inbox_settings.PARTICIPANT_STREAM_PATH,
         "title": title,
         "authenticated": "true" if authenticated else "false",
         "csrf": get_token(request) if authenticated and request is not None else "",
