@@ -8,13 +8,14 @@ from typing import Any
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inbox.api.schema import extend_schema
 from inbox.api.views import InboxViewSet, _uuid_path
 from inbox.attachments import services
 from inbox.attachments.models import Attachment
