@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint serve venv install js browser floor clean
+.PHONY: run test lint serve venv install js browser gettext messages floor clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not found and cannot be installed here: browser tests will be skipped"; fi
 
+# GNU gettext for the translation tests (tests/test_locale.py runs makemessages and msgfmt).
+gettext:
+	@if command -v msgfmt >/dev/null 2>&1 && command -v xgettext >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+	else echo "GNU gettext not found and cannot be installed here: the catalog tests will be skipped"; fi
+
+# After changing a translated string: refresh both domains' catalogs, translate, then compile.
+messages: install gettext
+	cd inbox && ../$(PY) ../manage.py makemessages -l pt -l ar --no-obsolete
+	cd inbox && ../$(PY) ../manage.py makemessages -d djangojs -l pt -l ar --no-obsolete
+	cd inbox && ../$(PY) ../manage.py compilemessages
+
 # The lowest versions pyproject.toml allows, for tests/test_dependency_floor.py (a test never
 # downloads anything). Test tools come from .venv through a .pth file placed after the floor's own.
 FLOOR := .venv-floor
@@ -49,7 +62,7 @@ run: install
 	$(PY) manage.py inbox_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install js browser floor
+test: install js browser gettext floor
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -15,9 +15,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
-from inbox import services
+from inbox import selectors, services
 from inbox.conf import inbox_settings
+from inbox.i18n import js_catalog
 from inbox.models import (
     App,
     Conversation,
@@ -27,6 +30,7 @@ from inbox.models import (
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.wire import assignee_json
 
 # The app's view permission: the same one the REST API checks for business-side reads.
 INBOX_VIEW_PERMISSION = "inbox.view_message"
@@ -61,8 +65,10 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_message_preview",
         "last_activity_at",
         "last_sequence",
+        "status",
+        "assignee",
     ]
-    list_filter = ["participant__kind", "last_message_visibility", "last_activity_at"]
+    list_filter = ["participant__kind", "status", "last_message_visibility", "last_activity_at"]
     search_fields = ["id", "participant__display_name", "last_message_preview"]
     list_select_related = ["participant"]
     readonly_fields = [
@@ -72,11 +78,14 @@ class ConversationAdmin(ReadOnlyAdmin):
         "last_sequence",
         *Conversation.SUMMARY_FIELDS,
         "participant_read_sequence",
+        "status",
+        "snoozed_until",
+        "assignee",
         "merged_into",
         "created_at",
     ]
 
-    @admin.display(description="participant kind", ordering="participant__kind")
+    @admin.display(description=_("participant kind"), ordering="participant__kind")
     def participant_kind(self, conversation: Conversation) -> str:
         return conversation.participant.get_kind_display()
 
@@ -122,7 +131,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "request_fingerprint",
     ]
 
-    @admin.display(description="sender", ordering="sender_kind")
+    @admin.display(description=_("sender"), ordering="sender_kind")
     def sender(self, message: Message) -> str:
         return f"{message.sender_kind}: {message.sender_id}"
 
@@ -202,7 +211,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
         user = request.user
         context = {
             **self.admin_site.each_context(request),
-            "title": "Staff inbox",
+            "title": _("Staff inbox"),
             "opts": self.opts,
             "app_label": self.opts.app_label,
             "inbox_config": {
@@ -215,6 +224,9 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "pageSize": 30,
                 "resumeLimit": inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS,
                 "participantKinds": _participant_kinds(),
+                "i18n": js_catalog(get_language()),
+                # Who a conversation can be assigned to (the assign menu).
+                "assignableStaff": [assignee_json(staff) for staff in selectors.assignable_staff()],
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)

@@ -1,7 +1,11 @@
 """The one error vocabulary: Wix's rule codes, field violations, and the application errors the
 services and selectors raise. The API layer renders them in Wix's envelope (``inbox.api.errors``).
 
-Pure Python, no Django: ``inbox.content`` and every layer above it import from here.
+No Django beyond its translation functions: ``inbox.content`` and every layer above it import
+from here. The ``message`` of an application error is translated (lazily, into the request's
+language, as DRF's own messages are), because clients show it to people; machines match on
+``code``. Field-violation descriptions stay English: they name field paths and rules for the
+developer of an API client, as Wix's do, and neither the widget nor the staff page shows them.
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 # Wix ``violatedRule`` values: every field violation names one of these.
 # Presence: a field missing, one that must not be there, a oneof with none or several set.
@@ -105,37 +112,39 @@ class InboxError(Exception):
 
     status_code = 400
     code = CODE_BY_STATUS[400]
-    default_message = "Bad request"
+    default_message: str | Promise = _("Bad request")
 
     def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.status_code, cls.code = status, code
 
-    def __init__(self, message: str | None = None, *, data: dict[str, object] | None = None):
+    def __init__(
+        self, message: str | Promise | None = None, *, data: dict[str, object] | None = None
+    ):
         self.message = message or self.default_message
         self.data = data or {}
         super().__init__(self.message)
 
 
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
-    default_message = "Conversation not found"
+    default_message = _("Conversation not found")
 
 
 class NotJoinedChatroom(InboxError, status=403, code="NOT_JOINED_CHATROOM"):
-    default_message = "The caller is not a party to this conversation"
+    default_message = _("The caller is not a party to this conversation")
 
 
 class IdentityDoesNotMatch(InboxError, status=403, code="IDENTITY_DOES_NOT_MATCH"):
-    default_message = "The caller may not send this message into this conversation"
+    default_message = _("The caller may not send this message into this conversation")
 
 
 class PermissionDenied(InboxError, status=403, code="PERMISSION_DENIED"):
-    default_message = "Permission denied"
+    default_message = _("Permission denied")
 
 
 class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED"):
-    default_message = "This Idempotency-Key was already used with a different request"
+    default_message = _("This Idempotency-Key was already used with a different request")
 
 
 class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
-    default_message = "The file is larger than the largest upload accepted"
+    default_message = _("The file is larger than the largest upload accepted")

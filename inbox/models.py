@@ -7,11 +7,13 @@ increasing and unique ``sequence`` per conversation, one message per idempotency
 
 import hashlib
 import uuid
-from typing import NamedTuple
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from inbox.content import CONTENT_TYPES
 
@@ -25,6 +27,13 @@ def user_wire_id(user_pk: object) -> uuid.UUID:
     Derived, not stored: the same user always maps to the same GUID in every process.
     """
     return uuid.uuid5(INBOX_NAMESPACE, f"user:{user_pk}")
+
+
+def user_display_name(user: Any) -> str:
+    """How the inbox names a Django user: the full name, else the username. A custom user model
+    (AbstractBaseUser) need not have ``get_full_name``; every one has ``get_username``."""
+    full_name = getattr(user, "get_full_name", None)
+    return str((full_name() if callable(full_name) else "") or user.get_username())
 
 
 class App(models.Model):
@@ -62,9 +71,9 @@ class Participant(models.Model):
     """The person on the other side of the business: a visitor, a contact or a member."""
 
     class Kind(models.TextChoices):
-        ANONYMOUS_VISITOR = "ANONYMOUS_VISITOR", "Anonymous visitor"
-        CONTACT = "CONTACT", "Contact"
-        MEMBER = "MEMBER", "Member"
+        ANONYMOUS_VISITOR = "ANONYMOUS_VISITOR", _("Anonymous visitor")
+        CONTACT = "CONTACT", _("Contact")
+        MEMBER = "MEMBER", _("Member")
 
         @property
         def wire_key(self) -> str:
@@ -152,6 +161,12 @@ def conversation_id_for(kind: str, external_id: uuid.UUID) -> uuid.UUID:
 class Conversation(models.Model):
     """All messages between the business and one participant."""
 
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        # Out of the way until ``snoozed_until``; then it counts as open again by itself.
+        SNOOZED = "SNOOZED", "Snoozed"
+        CLOSED = "CLOSED", "Closed"
+
     # The inbox-list summary of the last non-silent message, which a merge carries over.
     SUMMARY_FIELDS = (
         "last_message_sequence",
@@ -181,11 +196,33 @@ class Conversation(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where the team stands with it (ours, not Wix's). Changed through ``conversation_set_status``
+    # and by a participant's message, which reopens it.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # The staff user working it (``conversation_assign``). It grants nothing: who sees what is
+    # decided by the selectors alone.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbox_assigned_conversations",
+    )
 
     class Meta:
         indexes = [
             # Staff conversation list: newest activity first, with the id as tie-breaker cursor.
             models.Index(fields=["-last_activity_at", "-id"], name="inbox_conv_activity_idx"),
+            # The same list filtered by status (open, snoozed, closed).
+            models.Index(
+                fields=["status", "-last_activity_at", "-id"], name="inbox_conv_status_idx"
+            ),
+            # The same list filtered by assignee ("mine", "unassigned").
+            models.Index(
+                fields=["assignee", "-last_activity_at", "-id"],
+                name="inbox_conv_assignee_idx",
+            ),
             # Business-stream resume: conversations with messages after a position
             # (WHERE last_sequence > since - window) without scanning every conversation.
             models.Index(fields=["last_sequence"], name="inbox_conv_last_sequence_idx"),
@@ -195,10 +232,31 @@ class Conversation(models.Model):
                 name="inbox_conversation_summary_within_allocator",
                 condition=Q(last_message_sequence__lte=models.F("last_sequence")),
             ),
+            models.CheckConstraint(
+                name="inbox_conversation_status_valid",
+                condition=Q(status__in=["OPEN", "SNOOZED", "CLOSED"]),
+            ),
+            # A snooze has an end, and only a snoozed conversation has one.
+            models.CheckConstraint(
+                name="inbox_conversation_snooze_has_end",
+                condition=Q(status="SNOOZED", snoozed_until__isnull=False)
+                | (~Q(status="SNOOZED") & Q(snoozed_until__isnull=True)),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Conversation with {self.participant}"
+
+    def status_at(self, moment: datetime) -> str:
+        """The status as of ``moment``: a snooze that has run out counts as open, with no write
+        (checked on read, so no task runner is needed for snoozes to end)."""
+        if (
+            self.status == self.Status.SNOOZED
+            and self.snoozed_until is not None
+            and self.snoozed_until <= moment
+        ):
+            return self.Status.OPEN
+        return self.status
 
 
 class Message(models.Model):
@@ -317,8 +375,8 @@ class StaffInbox(Conversation):
 
     class Meta:
         proxy = True
-        verbose_name = "staff inbox"
-        verbose_name_plural = "staff inbox"
+        verbose_name = _("staff inbox")
+        verbose_name_plural = _("staff inbox")
 
 
 # Models of the app's sub-packages, imported so that Django registers them with the app.

@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from inbox.conf import inbox_settings
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
 from inbox.identity import Caller
-from inbox.models import Conversation, Message, ReadCursor, conversation_id_for
+from inbox.models import (
+    Conversation,
+    Message,
+    ReadCursor,
+    conversation_id_for,
+    user_display_name,
+    user_wire_id,
+)
 
 ASC = "ASC"
 DESC = "DESC"
@@ -39,7 +48,7 @@ def visible_messages(*, conversation_id: uuid.UUID, visibility: str) -> QuerySet
 def reader_visibility(*, caller: Caller, requested: str) -> str:
     """The visibility a caller may list with; participants get only their own view."""
     if requested == Message.Visibility.BUSINESS and caller.is_participant:
-        raise PermissionDenied("Participants may list only BUSINESS_AND_PARTICIPANT messages")
+        raise PermissionDenied(_("Participants may list only BUSINESS_AND_PARTICIPANT messages"))
     return requested
 
 
@@ -198,7 +207,7 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
     one query.
     """
     if caller.is_participant:
-        raise PermissionDenied("Only the business side lists conversations")
+        raise PermissionDenied(_("Only the business side lists conversations"))
     cursors = ReadCursor.objects.filter(conversation=OuterRef("pk"))
     read_sequence: QuerySet[Any, Any]
     if caller.user is not None:
@@ -219,12 +228,33 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
     )
     return (
         Conversation.objects.filter(merged_into__isnull=True)
-        .select_related("participant")
+        .select_related("participant", "assignee")
         # Not on a list row; loading timestamps is a visible share of a page's CPU.
         .defer("created_at", "participant__created_at")
         .annotate(read_sequence=Coalesce(Subquery(read_sequence), Value(0)))
         .annotate(unread_count=Coalesce(Subquery(unread), Value(0)))
     )
+
+
+def assignable_staff() -> list[Any]:
+    """The users a conversation can be assigned to: active staff who may open the inbox
+    (``inbox.view_message``, directly, through a group, or as superusers), by name."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    permitted = Q(is_superuser=True)
+    permitted |= Q(
+        user_permissions__content_type__app_label="inbox",
+        user_permissions__codename="view_message",
+    )
+    permitted |= Q(
+        groups__permissions__content_type__app_label="inbox",
+        groups__permissions__codename="view_message",
+    )
+    return sorted(users.filter(permitted).distinct(), key=user_display_name)
+
+
+def assignable_user(wire_id: uuid.UUID) -> Any | None:
+    """The assignable staff user whose ``wixUserId`` is ``wire_id``, or None."""
+    return next((user for user in assignable_staff() if user_wire_id(user.pk) == wire_id), None)
 
 
 @dataclass(frozen=True)
@@ -286,18 +316,18 @@ def message_for_participant(
     ``conversation_id`` if given, merges followed). Anything else, whether it exists or not, is
     ``NOT_JOINED_CHATROOM``, so message ids cannot be probed."""
     if not caller.is_participant:
-        raise PermissionDenied("Only the participant of a conversation may do this")
+        raise PermissionDenied(_("Only the participant of a conversation may do this"))
     message = one_or_none(
         Message.objects.select_related("conversation__participant").filter(
             pk=message_id, visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT
         )
     )
     if message is None or not is_own_conversation(caller=caller, conversation=message.conversation):
-        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+        raise NotJoinedChatroom(_("The message is not in a conversation the caller takes part in"))
     if conversation_id is not None:
         named = conversation_for_caller(caller=caller, conversation_id=conversation_id)
         if named.pk != message.conversation_id:
-            raise NotJoinedChatroom("The message is not in this conversation")
+            raise NotJoinedChatroom(_("The message is not in this conversation"))
     return message
 
 

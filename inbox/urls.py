@@ -1,7 +1,20 @@
 """Everything the app serves over HTTP: ``include("inbox.urls")`` under the API prefix(es)."""
 
-from inbox.api.urls import urlpatterns
+from django.urls import re_path
+
+from inbox.api.urls import urlpatterns as api_urlpatterns
+from inbox.i18n import js_catalog_view
 
 app_name = "inbox"
+
+urlpatterns = [
+    # The widget's translations (inbox/i18n.py), before the API's catch-all.
+    re_path(
+        r"^i18n/(?P<lang>[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*)\.json$",
+        js_catalog_view,
+        name="js-catalog",
+    ),
+    *api_urlpatterns,
+]
 
 __all__ = ["app_name", "urlpatterns"]

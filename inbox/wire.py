@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
+
 from inbox.attachments.selectors import with_download_urls
 from inbox.conf import inbox_settings
-from inbox.models import Conversation, Message, Participant
+from inbox.models import Conversation, Message, Participant, user_display_name, user_wire_id
 
 
 def iso_millis(value: datetime) -> str:
@@ -108,6 +110,28 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
         "unreadCount": conversation.unread_count,  # type: ignore[attr-defined]
         "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
         "participantReadSequence": str(conversation.participant_read_sequence),
+        **status_json(conversation),
+        "assignee": assignee_json(conversation.assignee),
+    }
+
+
+def assignee_json(user: Any) -> dict[str, str] | None:
+    """An assignee on the wire: its ``wixUserId`` and the name the inbox shows (null: nobody)."""
+    if user is None:
+        return None
+    return {"wixUserId": str(user_wire_id(user.pk)), "name": user_display_name(user)}
+
+
+def status_json(conversation: Conversation) -> dict[str, Any]:
+    """``status`` as of now (a snooze that has run out reads ``OPEN``) and ``snoozedUntil``
+    (while the snooze lasts); business side only, never a participant's."""
+    status = conversation.status_at(timezone.now())
+    until = conversation.snoozed_until
+    return {
+        "status": status,
+        "snoozedUntil": iso_millis(until)
+        if until is not None and status == Conversation.Status.SNOOZED
+        else None,
     }
 
 

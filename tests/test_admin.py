@@ -69,6 +69,11 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
             {"kind": "CONTACT", "wireKey": "contactId", "label": "Contact"},
             {"kind": "MEMBER", "wireKey": "memberId", "label": "Member"},
         ],
+        # The page's strings in the admin's language: English is the source, nothing to add.
+        "i18n": {"lang": "en", "bidi": False, "catalog": {}},
+        "assignableStaff": [
+            {"wixUserId": str(user_wire_id(staff_user.pk)), "name": staff_user.get_username()}
+        ],
     }
 
 

@@ -73,6 +73,9 @@ def test_row_shape_and_newest_activity_first(staff_client, make_conversation, se
         "unreadCount": 1,
         "readSequence": "0",
         "participantReadSequence": "0",
+        "status": "OPEN",
+        "snoozedUntil": None,
+        "assignee": None,
     }
     assert row["conversation"]["participant"] == {"contactId": str(newer.participant.contact_id)}
     assert row["lastActivityDate"].endswith("Z")

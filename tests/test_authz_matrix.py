@@ -60,6 +60,9 @@ OPERATIONS = [
     "conversations.get",
     "conversations.get_or_create",
     "conversations.read",
+    "conversations.status",
+    "conversations.unread",
+    "conversations.assign",
     "messages.list:BOTH",
     "messages.list:BUSINESS",
     "messages.send:BOTH",
@@ -75,18 +78,18 @@ OPERATIONS = [
     "ws.participant",
 ]
 MATRIX = """
-identity        conv.list  conv.get  conv.goc  conv.read  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS   ws.business  ws.participant
-app             200        200       200       403:PD     200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200      open         4403
-staff           200        200       200       200        200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200      open         4403
-staff_no_perm   403:PD     403:PD    403:PD    403:PD     403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD   4403         4403
-member          403:PD     200       200       200        200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD   4403         open
-other_member    403:PD     403:NJC   403:NJC   403:NJC    403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD   4403         open
-visitor         403:PD     200       200       200        200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD   4403         open
-other_visitor   403:PD     403:NJC   403:NJC   403:NJC    403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD   4403         open
-expired_token   401:UA     401:UA    401:UA    401:UA     401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA   4401         4401
-forged_token    401:UA     401:UA    401:UA    401:UA     401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA   4401         4401
-revoked_key     401:UA     401:UA    401:UA    401:UA     401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA   4401         4401
-nothing         401:UA     401:UA    401:UA    401:UA     401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200      4401         4401
+identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  ws.business  ws.participant
+app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
+staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
+staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  4403         4403
+member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  4403         open
+other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  4403         open
+visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  4403         open
+other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  4403         open
+expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     4401         4401
 """
 CODES = {
     "PD": "PERMISSION_DENIED",
@@ -285,6 +288,18 @@ def rest(world: World, who: Actor, operation: str) -> Any:
             {"sequence": str(target.public.sequence)},
             format="json",
         )
+    if name == "conversations.status":
+        return client.post(
+            f"{API}/conversations/{conversation_id}/status", {"status": "CLOSED"}, format="json"
+        )
+    if name == "conversations.assign":
+        return client.post(
+            f"{API}/conversations/{conversation_id}/assignee",
+            {"wixUserId": str(user_wire_id(world.staff_user.pk))},
+            format="json",
+        )
+    if name == "conversations.unread":
+        return client.post(f"{API}/conversations/{conversation_id}/unread", {}, format="json")
     if name == "messages.list":
         return client.get(
             f"{API}/messages", {"conversationId": conversation_id, "visibility": visibility}

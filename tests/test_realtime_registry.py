@@ -72,6 +72,20 @@ def _samples(conversation_id: uuid.UUID, send: Any) -> dict[str, dict[str, Any]]
         "conversation_read": events.conversation_read_event(
             conversation_id=conversation_id, read_by=participant_json(participant), sequence=7
         ),
+        "conversation_status_changed": events.conversation_status_changed_event(
+            conversation_id=conversation_id,
+            status="SNOOZED",
+            snoozed_until=timezone.now(),
+            changed_by={"wixUserId": str(uuid.uuid4())},
+        ),
+        "conversation_marked_unread": events.conversation_marked_unread_event(
+            conversation_id=conversation_id, read_by={"wixUserId": str(uuid.uuid4())}, sequence=6
+        ),
+        "conversation_assigned": events.conversation_assigned_event(
+            conversation_id=conversation_id,
+            assignee={"wixUserId": str(uuid.uuid4()), "name": "Kim"},
+            assigned_by={"appId": str(uuid.uuid4())},
+        ),
     }
     # A new event type fails here until it has a sample and an expectation below.
     assert {event["slug"] for event in samples.values()} == set(registry.EVENT_TYPES)
@@ -92,6 +106,9 @@ BUSINESS_RECEIVES = [
     "button_interacted",
     "conversations_merged",
     "conversation_read",
+    "conversation_status_changed",
+    "conversation_marked_unread",
+    "conversation_assigned",
 ]
 
 
@@ -132,8 +149,8 @@ async def test_each_stream_relays_exactly_the_registered_events_it_may_carry(
     }
     assert received == {PARTICIPANT: PARTICIPANT_RECEIVES, BUSINESS: BUSINESS_RECEIVES}
     dropped = [r.getMessage() for r in caplog.records if "which may not carry it" in r.message]
-    # Four on the participant socket, and the unregistered one on the business socket too.
-    assert len(dropped) == 5
+    # Seven on the participant socket, and the unregistered one on the business socket too.
+    assert len(dropped) == 8
     assert sum(UNREGISTERED_SLUG in line for line in dropped) == 2
     for communicator in sockets.values():
         await communicator.disconnect()
@@ -148,6 +165,12 @@ def test_every_builder_makes_its_registered_shape(visitor_conversation, send):
     assert registry.schema_errors(event) == ["data keys ['message']"]
     event = _unregistered_event(conversation_id)
     assert registry.schema_errors(event) == [f"unregistered slug {UNREGISTERED_SLUG!r}"]
+    event = events.conversation_assigned_event(
+        conversation_id=conversation_id, assignee=None, assigned_by={"appId": str(uuid.uuid4())}
+    )
+    assert registry.schema_errors(event) == []
+    event["data"]["assignee"] = {"wixUserId": "kim"}
+    assert registry.schema_errors(event) == ["data.assignee is not {wixUserId, name} or null"]
 
 
 def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
@@ -160,6 +183,9 @@ def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
         ([participant], samples["internal message_sent_to_participant"]),
         ([participant], samples["button_interacted"]),
         ([participant], samples["conversation_read"]),
+        ([participant], samples["conversation_status_changed"]),
+        ([participant], samples["conversation_marked_unread"]),
+        ([participant], samples["conversation_assigned"]),
         ([business_group()], _unregistered_event(conversation_id)),
         ([business_group(), participant], _unregistered_event(conversation_id)),
     ]

@@ -16,6 +16,7 @@ from inbox.services.sequences import (
     Summary,
     _allocate_sequence_portably,
     allocate_sequence,
+    allocate_sequence_reading_status,
 )
 
 AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -33,7 +34,25 @@ def fast(conversation_id, **kwargs):
 
 
 def portable(conversation_id, **kwargs):
-    return _allocate_sequence_portably(connection.alias, conversation_id, **kwargs)
+    sequence, _ = _allocate_sequence_portably(connection.alias, conversation_id, **kwargs)
+    return sequence
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "allocate",
+    [
+        allocate_sequence_reading_status,
+        lambda pk, **kwargs: _allocate_sequence_portably(connection.alias, pk, **kwargs),
+    ],
+    ids=["returning", "portable"],
+)
+def test_allocation_reads_the_status_under_the_lock(allocate):
+    row = conversation()
+    assert allocate(row.pk, micros=1, summary=None)[1] == Conversation.Status.OPEN
+    Conversation.objects.filter(pk=row.pk).update(status=Conversation.Status.CLOSED)
+    sequence, status = allocate(row.pk, micros=1, summary=None)
+    assert (sequence, status) == (2, Conversation.Status.CLOSED)
 
 
 @pytest.mark.django_db

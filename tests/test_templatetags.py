@@ -28,7 +28,8 @@ def test_an_anonymous_visitor_gets_the_script_and_no_cookie():
         "data-api": "/inbox/v2",
         "data-ws": "/ws/inbox/participant/",
         "data-css": "/static/inbox/widget/widget.css",
-        "data-title": "Chat with us",
+        # No site title: the widget shows its own, translated into the page's language.
+        "data-title": "",
         "data-authenticated": "false",
         "data-csrf": "",
     }
@@ -83,3 +84,11 @@ def test_without_the_request_context_processor_the_user_still_decides(member_use
     attrs = attributes(html)
     assert attrs["data-authenticated"] == "true"
     assert attrs["data-csrf"] == ""  # the script reads the csrftoken cookie instead
+
+
+def test_lang_is_passed_only_when_given_and_escaped():
+    """Without ``lang`` the script follows the page's ``<html lang>``; with it, the tag's."""
+    plain = Template("{% load inbox %}{% inbox_widget %}").render(Context({}))
+    assert "data-lang" not in attributes(plain)
+    html = Template('{% load inbox %}{% inbox_widget lang="ar\\" x" %}').render(Context({}))
+    assert attributes(html)["data-lang"] == "ar&quot; x"

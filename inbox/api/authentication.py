@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -21,7 +22,7 @@ class CredentialAuthentication(BaseAuthentication):
             return None
         caller = caller_for_credential(header)
         if caller is None:
-            raise AuthenticationFailed("Invalid, revoked or expired credentials")
+            raise AuthenticationFailed(_("Invalid, revoked or expired credentials"))
         return AnonymousUser(), caller
 
     def authenticate_header(self, request: Request) -> str:

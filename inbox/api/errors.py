@@ -20,6 +20,8 @@ from django.core.exceptions import (
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -39,8 +41,11 @@ logger = logging.getLogger("inbox")
 
 
 def application_error(
-    code: str, message: str, data: dict[str, Any] | None = None
+    code: str, message: str | Promise, data: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """The envelope of an application error; a lazy ``message`` is rendered in the request's
+    language here, once."""
+    message = str(message)
     return {
         "message": message,
         "details": {"applicationError": {"code": code, "description": message, "data": data or {}}},
@@ -135,7 +140,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         status = exc.status_code
         body = application_error(exc.code, exc.message, exc.data)
     elif isinstance(exc, Http404):
-        status, body = 404, application_error(code_for_status(404), "Not found")
+        status, body = 404, application_error(code_for_status(404), _("Not found"))
     elif parsing_error := request_parsing_error(exc):
         status, body = parsing_error
     elif isinstance(exc, drf.APIException):
@@ -148,14 +153,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["WWW-Authenticate"] = auth_header
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.warning("inbox: database unavailable: %s", exc)
-        status, body = 503, {"message": "Service temporarily unavailable", "details": {}}
+        status, body = 503, {"message": str(_("Service temporarily unavailable")), "details": {}}
         headers["Retry-After"] = "1"
     elif isinstance(exc, DatabaseError):
         logger.exception("inbox: database error")
-        status, body = 500, {"message": "Internal error", "details": {}}
+        status, body = 500, {"message": str(_("Internal error")), "details": {}}
     else:
         logger.exception("inbox: unhandled error")
-        status, body = 500, {"message": "Internal error", "details": {}}
+        status, body = 500, {"message": str(_("Internal error")), "details": {}}
     set_rollback()
     return Response(body, status=status, headers=headers)
 

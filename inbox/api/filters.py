@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from inbox.exceptions import (
     RULE_ENUM,
@@ -14,6 +15,7 @@ from inbox.exceptions import (
     Violation,
     rule_for_error_code,
 )
+from inbox.identity import Caller
 from inbox.models import Conversation, Participant
 
 _BOOLEANS = {"true": "true", "1": "true", "false": "false", "0": "false"}
@@ -21,13 +23,25 @@ _BOOLEANS = {"true": "true", "1": "true", "false": "false", "0": "false"}
 
 class ConversationFilter(django_filters.FilterSet):
     """``GET v2/conversations`` filters: ``unread``, ``participantKind`` and the text search
-    ``q`` (participant display name or last message preview, case-insensitive)."""
+    ``q`` (participant display name or last message preview, case-insensitive), ``status`` as
+    of now (a snooze that has run out is ``OPEN``; ``CLOSED`` is the archive) and ``assignee``
+    (``me``: the calling staff user; ``none``: unassigned)."""
 
     unread = django_filters.BooleanFilter(method="filter_unread")
     participantKind = django_filters.ChoiceFilter(
         field_name="participant__kind", choices=Participant.Kind.choices
     )
     q = django_filters.CharFilter(method="filter_text", max_length=200)
+    status = django_filters.ChoiceFilter(
+        method="filter_status", choices=Conversation.Status.choices
+    )
+    assignee = django_filters.ChoiceFilter(
+        method="filter_assignee", choices=[("me", "Mine"), ("none", "Unassigned")]
+    )
+
+    def __init__(self, *args: Any, caller: Caller, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.caller = caller
 
     class Meta:
         model = Conversation
@@ -41,6 +55,31 @@ class ConversationFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(unread_count__gt=0) if value else Q(unread_count=0))
 
+    def filter_status(
+        self, queryset: QuerySet[Conversation], name: str, value: str
+    ) -> QuerySet[Conversation]:
+        # On the stored columns (not an annotation), so inbox_conv_status_idx serves it.
+        now = timezone.now()
+        snoozed = Q(status=Conversation.Status.SNOOZED)
+        if value == Conversation.Status.OPEN:
+            return queryset.filter(
+                Q(status=Conversation.Status.OPEN) | (snoozed & Q(snoozed_until__lte=now))
+            )
+        if value == Conversation.Status.SNOOZED:
+            return queryset.filter(snoozed & Q(snoozed_until__gt=now))
+        return queryset.filter(status=value)
+
+    def filter_assignee(
+        self, queryset: QuerySet[Conversation], name: str, value: str
+    ) -> QuerySet[Conversation]:
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if self.caller.user is None:
+            raise ValidationFailed.single(
+                "assignee", "me is for staff users; an app is assigned nothing", RULE_ENUM
+            )
+        return queryset.filter(assignee=self.caller.user)
+
     def filter_text(
         self, queryset: QuerySet[Conversation], name: str, value: str
     ) -> QuerySet[Conversation]:
@@ -53,7 +92,7 @@ class ConversationFilter(django_filters.FilterSet):
 
 
 def filter_conversations(
-    queryset: QuerySet[Conversation], params: dict[str, Any]
+    queryset: QuerySet[Conversation], params: dict[str, Any], *, caller: Caller
 ) -> tuple[QuerySet[Conversation], dict[str, str]]:
     """Apply ``ConversationFilter`` to ``params`` (a parsed query); returns the narrowed queryset
     and the cleaned filter values (which a page cursor is bound to). Bad values: one 400."""
@@ -71,13 +110,17 @@ def filter_conversations(
         if unread not in _BOOLEANS:
             violations.append(Violation("unread", "must be true or false", RULE_FORMAT))
         data["unread"] = _BOOLEANS.get(unread, "")
-    if data.get("participantKind") == "":
-        # The form field reads an empty choice as "no filter"; the schema's enum has no "".
-        kinds = ", ".join(Participant.Kind.values)
-        violations.append(Violation("participantKind", f"must be one of {kinds}", RULE_ENUM))
+    for name, choices in (
+        ("participantKind", Participant.Kind.values),
+        ("status", Conversation.Status.values),
+        ("assignee", ["me", "none"]),
+    ):
+        if data.get(name) == "":
+            # The form field reads an empty choice as "no filter"; the schema's enum has no "".
+            violations.append(Violation(name, f"must be one of {', '.join(choices)}", RULE_ENUM))
     if violations:
         raise ValidationFailed(violations)
-    filterset = ConversationFilter(data=data, queryset=queryset)
+    filterset = ConversationFilter(data=data, queryset=queryset, caller=caller)
     if not filterset.is_valid():
         raise ValidationFailed(
             [

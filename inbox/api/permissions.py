@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -17,5 +18,5 @@ class HasCaller(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, Caller):
-            raise NotAuthenticated("Authentication credentials were not provided")
+            raise NotAuthenticated(_("Authentication credentials were not provided"))
         return True

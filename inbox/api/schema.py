@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema as spectacular_extend_schema
 from rest_framework import serializers
 
 from inbox.api.serializers import DIRECTIONS, VISIBILITIES
-from inbox.models import Message, Participant
+from inbox.models import Conversation, Message, Participant
 
 # Statuses any inbox operation may answer with, always in Wix's envelope.
 ERROR_STATUSES = {
@@ -50,6 +50,18 @@ CONVERSATION_LIST_PARAMETERS = [
     OpenApiParameter("unread", bool, description="Only conversations with unread messages."),
     OpenApiParameter("participantKind", str, enum=Participant.Kind.values),
     OpenApiParameter("q", str, description="Text in the participant's name or the preview."),
+    OpenApiParameter(
+        "status",
+        str,
+        enum=Conversation.Status.values,
+        description="Status as of now (an expired snooze is OPEN); CLOSED is the archive.",
+    ),
+    OpenApiParameter(
+        "assignee",
+        str,
+        enum=["me", "none"],
+        description="me: assigned to the calling staff user; none: unassigned.",
+    ),
     OpenApiParameter("paging.limit", int, description="Default 30, at most 100."),
     OpenApiParameter("paging.cursor", str),
 ]
@@ -170,6 +182,11 @@ class VisitorClaimResponseSerializer(serializers.Serializer[Any]):
     merged = serializers.BooleanField(help_text="Whether this call merged a conversation.")
 
 
+class AssigneeSerializer(serializers.Serializer[Any]):
+    wixUserId = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class ConversationRowSerializer(serializers.Serializer[Any]):
     conversation = ConversationSerializer()
     participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
@@ -188,6 +205,13 @@ class ConversationRowSerializer(serializers.Serializer[Any]):
     unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
     readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
     participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")
+    status = serializers.ChoiceField(
+        choices=Conversation.Status.values, help_text="As of now: an expired snooze reads OPEN."
+    )
+    snoozedUntil = serializers.DateTimeField(
+        allow_null=True, help_text="The end of the snooze while it lasts; null otherwise."
+    )
+    assignee = AssigneeSerializer(allow_null=True)
 
 
 class ListConversationsResponseSerializer(serializers.Serializer[Any]):
@@ -199,6 +223,19 @@ class ReadResponseSerializer(serializers.Serializer[Any]):
     conversationId = serializers.UUIDField()
     readBy = IdentificationDataSerializer()
     sequence = serializers.CharField(help_text="Where the cursor stands now (int64).")
+
+
+class StatusResponseSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Conversation.Status.values)
+    snoozedUntil = serializers.DateTimeField(allow_null=True)
+    changed = serializers.BooleanField(help_text="False when it already had this status.")
+
+
+class AssignResponseSerializer(serializers.Serializer[Any]):
+    conversationId = serializers.UUIDField()
+    assignee = AssigneeSerializer(allow_null=True)
+    changed = serializers.BooleanField(help_text="False when it was already assigned so.")
 
 
 # --- errors ------------------------------------------------------------------------------------

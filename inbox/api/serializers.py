@@ -11,6 +11,7 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -27,7 +28,7 @@ from inbox.exceptions import (
     ValidationFailed,
     Violation,
 )
-from inbox.models import Message, Participant
+from inbox.models import Conversation, Message, Participant
 from inbox.selectors import ASC, DESC
 from inbox.services import MessageDraft, SendAs
 
@@ -282,6 +283,29 @@ def parse_read_request(data: dict[str, Any]) -> int:
     """The sequence of a ``POST v2/conversations/{id}/read`` body."""
     values = validated(ReadRequestSerializer, data)
     return int(values["sequence"])
+
+
+class StatusRequestSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Conversation.Status.values)
+    snoozedUntil = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Required with SNOOZED, refused otherwise."
+    )
+
+
+def parse_status_request(data: dict[str, Any]) -> tuple[str, datetime | None]:
+    """(status, snooze end) of a ``POST v2/conversations/{id}/status`` body."""
+    values = validated(StatusRequestSerializer, data)
+    return values["status"], values.get("snoozedUntil")
+
+
+class AssignRequestSerializer(serializers.Serializer[Any]):
+    wixUserId = GuidField(allow_null=True, help_text="The staff user to assign; null: nobody.")
+
+
+def parse_assign_request(data: dict[str, Any]) -> uuid.UUID | None:
+    """The assignee's ``wixUserId`` (None: unassign) of a ``POST …/assignee`` body."""
+    values = validated(AssignRequestSerializer, data)
+    return values["wixUserId"]
 
 
 class ListConversationsRequestSerializer(serializers.Serializer[Any]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -43,6 +44,7 @@ from inbox.api.schema import (
     CONVERSATION_LIST_PARAMETERS,
     IDEMPOTENCY_KEY_PARAMETER,
     MESSAGE_LIST_PARAMETERS,
+    AssignResponseSerializer,
     EmptyResponseSerializer,
     GetConversationResponseSerializer,
     GetOrCreateConversationResponseSerializer,
@@ -51,6 +53,7 @@ from inbox.api.schema import (
     ListMessagesResponseSerializer,
     ReadResponseSerializer,
     SendMessageResponseSerializer,
+    StatusResponseSerializer,
     VisitorClaimResponseSerializer,
     VisitorResponseSerializer,
     extend_schema,
@@ -64,8 +67,14 @@ from inbox.exceptions import (
     ValidationFailed,
 )
 from inbox.identity import Caller, visitor_token_issue, visitor_token_read
-from inbox.models import Participant
-from inbox.wire import conversation_json, conversation_row_json, message_json
+from inbox.models import Conversation, Participant
+from inbox.wire import (
+    assignee_json,
+    conversation_json,
+    conversation_row_json,
+    message_json,
+    status_json,
+)
 
 IDEMPOTENCY_HEADER = "HTTP_IDEMPOTENCY_KEY"
 
@@ -101,11 +110,11 @@ class InboxViewSet(viewsets.ViewSet):
 
     def require_business_read(self) -> None:
         if not self.caller.can_read_business():
-            raise PermissionDenied("This endpoint needs business-side read permission")
+            raise PermissionDenied(_("This endpoint needs business-side read permission"))
 
     def require_business_write(self) -> None:
         if not self.caller.can_write_business():
-            raise PermissionDenied("This endpoint needs business-side send permission")
+            raise PermissionDenied(_("This endpoint needs business-side send permission"))
 
 
 def _uuid_path(value: str, field: str) -> uuid.UUID:
@@ -121,6 +130,17 @@ class ConversationViewSet(InboxViewSet):
     lookup_field = "conversation_id"
     lookup_value_regex = "[^/]+"
 
+    def require_business_writer(self, refusal: str) -> None:
+        """Business side with send permission; a participant is refused for any id alike."""
+        if self.caller.is_participant:
+            raise PermissionDenied(refusal)
+        self.require_business_write()
+
+    def named_conversation(self, conversation_id: str) -> Conversation:
+        return selectors.conversation_for_caller(
+            caller=self.caller, conversation_id=_uuid_path(conversation_id, "conversationId")
+        )
+
     @extend_schema(
         operation_id="getOrCreateConversation",
         request=s.GetOrCreateConversationRequestSerializer,
@@ -133,7 +153,7 @@ class ConversationViewSet(InboxViewSet):
         if caller.is_participant:
             given = s.parse_participant_id(data, required=False)
             if given is not None and (given[0] != caller.sender_kind or given[1] != caller.id):
-                raise NotJoinedChatroom("A participant may only open its own conversation")
+                raise NotJoinedChatroom(_("A participant may only open its own conversation"))
             assert caller.participant_kind is not None
             kind, external_id = caller.participant_kind, caller.id
         else:
@@ -174,14 +194,14 @@ class ConversationViewSet(InboxViewSet):
     )
     def list(self, request: Request) -> Response:
         if self.caller.is_participant:
-            raise PermissionDenied("Only the business side lists conversations")
+            raise PermissionDenied(_("Only the business side lists conversations"))
         self.require_business_read()
         params = query_request(request.query_params)
         limit, cursor = s.parse_conversation_paging(
             params, default_limit=CONVERSATION_DEFAULT_LIMIT, max_limit=CONVERSATION_MAX_LIMIT
         )
         queryset, filters = filter_conversations(
-            selectors.conversation_list_for_staff(caller=self.caller), params
+            selectors.conversation_list_for_staff(caller=self.caller), params, caller=self.caller
         )
         after = conversation_cursor_load(cursor, filters=filters) if cursor else None
         page = selectors.conversation_page(queryset, limit=limit, after=after)
@@ -218,13 +238,69 @@ class ConversationViewSet(InboxViewSet):
         state = services.conversation_mark_read(
             caller=caller, conversation=conversation, sequence=s.parse_read_request(request.data)
         )
+        return _read_state_response(conversation, state)
+
+    @extend_schema(
+        operation_id="setConversationStatus",
+        request=s.StatusRequestSerializer,
+        responses={200: StatusResponseSerializer},
+        summary="Open, snooze or close a conversation (business side; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def status(self, request: Request, conversation_id: str) -> Response:
+        self.require_business_writer("Only the business side changes a conversation's status")
+        status, snoozed_until = s.parse_status_request(request.data)
+        conversation = self.named_conversation(conversation_id)
+        change = services.conversation_set_status(
+            caller=self.caller,
+            conversation=conversation,
+            status=status,
+            snoozed_until=snoozed_until,
+        )
         return Response(
             {
                 "conversationId": str(conversation.pk),
-                "readBy": state.read_by,
-                "sequence": str(state.sequence),
+                **status_json(conversation),
+                "changed": change.changed,
             }
         )
+
+    @extend_schema(
+        operation_id="assignConversation",
+        request=s.AssignRequestSerializer,
+        responses={200: AssignResponseSerializer},
+        summary="Assign a conversation to a staff user, or to nobody (business side; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="assignee")
+    def assignee(self, request: Request, conversation_id: str) -> Response:
+        self.require_business_writer("Only the business side assigns conversations")
+        assignee_id = s.parse_assign_request(request.data)
+        conversation = self.named_conversation(conversation_id)
+        change = services.conversation_assign(
+            caller=self.caller, conversation=conversation, assignee_id=assignee_id
+        )
+        return Response(
+            {
+                "conversationId": str(conversation.pk),
+                "assignee": assignee_json(change.assignee),
+                "changed": change.changed,
+            }
+        )
+
+    @extend_schema(
+        operation_id="markConversationUnread",
+        request=None,
+        responses={200: ReadResponseSerializer},
+        summary="Move the caller's read cursor back before the last message (staff; our extension)",
+    )
+    @action(detail=True, methods=["post"], url_path="unread")
+    def unread(self, request: Request, conversation_id: str) -> Response:
+        if self.caller.is_participant:
+            raise PermissionDenied("Only staff users mark a conversation unread")
+        self.require_business_read()
+        conversation = self.named_conversation(conversation_id)
+        state = services.conversation_mark_unread(caller=self.caller, conversation=conversation)
+        return _read_state_response(conversation, state)
 
 
 class MessageViewSet(InboxViewSet):
@@ -294,7 +370,7 @@ class MessageViewSet(InboxViewSet):
         if send.conversation_id is None and caller.is_business:
             raise ValidationFailed.single("conversationId", "is required", RULE_REQUIRED)
         # By id: the service checks who may send there (and that it exists) as it writes.
-        message, _ = services.message_send(
+        message, _replayed = services.message_send(
             caller=caller,
             conversation=send.conversation_id,
             draft=send.draft,
@@ -323,6 +399,16 @@ class MessageViewSet(InboxViewSet):
             caller=self.caller, message=message, interaction_id=interaction.interaction_id
         )
         return Response({})
+
+
+def _read_state_response(conversation: Any, state: services.ReadState) -> Response:
+    return Response(
+        {
+            "conversationId": str(conversation.pk),
+            "readBy": state.read_by,
+            "sequence": str(state.sequence),
+        }
+    )
 
 
 def _idempotency_key(request: Request) -> str | None:

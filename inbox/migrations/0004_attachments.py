@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0003_conversation_last_sequence_index'),
+        ('inbox', '0004_inbox_status'),
     ]
 
     operations = [

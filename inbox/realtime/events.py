@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from inbox.models import INBOX_NAMESPACE, Message
 from inbox.realtime import registry
-from inbox.wire import iso_micro, message_json
+from inbox.wire import iso_micro, iso_millis, message_json
 
 
 def event_envelope(
@@ -109,9 +109,66 @@ def conversation_read_event(
         event_id=uuid.uuid5(INBOX_NAMESPACE, f"event:read:{conversation_id}:{reader}:{sequence}"),
         entity_id=str(conversation_id),
         time=timezone.now(),
+        data=_cursor_data(conversation_id=conversation_id, read_by=read_by, sequence=sequence),
+    )
+
+
+def conversation_status_changed_event(
+    *,
+    conversation_id: uuid.UUID,
+    status: str,
+    snoozed_until: datetime | None,
+    changed_by: dict[str, str],
+) -> dict[str, Any]:
+    """The status of ``conversation_id`` changed (our extension)."""
+    return event_envelope(
+        event_type=registry.CONVERSATION_STATUS_CHANGED,
+        event_id=uuid.uuid4(),
+        entity_id=str(conversation_id),
+        time=timezone.now(),
         data={
             "conversationId": str(conversation_id),
-            "readBy": read_by,
-            "sequence": str(sequence),
+            "status": status,
+            "snoozedUntil": iso_millis(snoozed_until) if snoozed_until is not None else None,
+            "changedBy": changed_by,
         },
     )
+
+
+def conversation_marked_unread_event(
+    *, conversation_id: uuid.UUID, read_by: dict[str, str], sequence: int
+) -> dict[str, Any]:
+    """A staff user moved its read cursor of ``conversation_id`` back to ``sequence``."""
+    return event_envelope(
+        event_type=registry.CONVERSATION_MARKED_UNREAD,
+        event_id=uuid.uuid4(),
+        entity_id=str(conversation_id),
+        time=timezone.now(),
+        data=_cursor_data(conversation_id=conversation_id, read_by=read_by, sequence=sequence),
+    )
+
+
+def conversation_assigned_event(
+    *,
+    conversation_id: uuid.UUID,
+    assignee: dict[str, str] | None,
+    assigned_by: dict[str, str],
+) -> dict[str, Any]:
+    """``conversation_id`` was assigned to ``assignee`` (None: unassigned; our extension)."""
+    return event_envelope(
+        event_type=registry.CONVERSATION_ASSIGNED,
+        event_id=uuid.uuid4(),
+        entity_id=str(conversation_id),
+        time=timezone.now(),
+        data={
+            "conversationId": str(conversation_id),
+            "assignee": assignee,
+            "assignedBy": assigned_by,
+        },
+    )
+
+
+def _cursor_data(
+    *, conversation_id: uuid.UUID, read_by: dict[str, str], sequence: int
+) -> dict[str, Any]:
+    return {"conversationId": str(conversation_id), "readBy": read_by, "sequence": str(sequence)}

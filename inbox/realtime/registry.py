@@ -147,6 +147,65 @@ CONVERSATION_READ = EventType(
     summary="a read cursor of the conversation moved forward to `sequence` (ours, not Wix's).",
 )
 
+CONVERSATION_STATUS_CHANGED = EventType(
+    slug="conversation_status_changed",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every change is its own event",
+    data={
+        "conversationId": UUID,
+        "status": Shape("OPEN, SNOOZED or CLOSED", lambda v: v in ("OPEN", "SNOOZED", "CLOSED")),
+        "snoozedUntil": OPTIONAL_STRING,
+        "changedBy": IDENTIFICATION,
+    },
+    # Status is the team's business: never on a participant stream.
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "the conversation was closed, snoozed until `snoozedUntil` or reopened (by staff, an app "
+        "or the participant's message; ours, not Wix's)."
+    ),
+)
+CONVERSATION_MARKED_UNREAD = EventType(
+    slug="conversation_marked_unread",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: a cursor moved back may return to a position it held before",
+    data={"conversationId": UUID, "readBy": IDENTIFICATION, "sequence": INT64_STRING},
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "a staff user marked the conversation unread again: that user's read cursor moved back "
+        "to `sequence` (ours, not Wix's)."
+    ),
+)
+
+CONVERSATION_ASSIGNED = EventType(
+    slug="conversation_assigned",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every change is its own event",
+    data={
+        "conversationId": UUID,
+        "assignee": Shape(
+            "{wixUserId, name} or null",
+            lambda v: (
+                v is None
+                or (
+                    isinstance(v, dict)
+                    and set(v) == {"wixUserId", "name"}
+                    and _is_uuid(v["wixUserId"])
+                )
+            ),
+        ),
+        "assignedBy": IDENTIFICATION,
+    },
+    # Which colleague works what is the team's business: never on a participant stream.
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "the conversation was assigned to a staff user (`assignee`), or unassigned (`null`; "
+        "ours, not Wix's)."
+    ),
+)
+
 EVENT_TYPES: dict[str, EventType] = {
     event_type.slug: event_type
     for event_type in (
@@ -155,6 +214,9 @@ EVENT_TYPES: dict[str, EventType] = {
         BUTTON_INTERACTED,
         CONVERSATIONS_MERGED,
         CONVERSATION_READ,
+        CONVERSATION_STATUS_CHANGED,
+        CONVERSATION_MARKED_UNREAD,
+        CONVERSATION_ASSIGNED,
     )
 }
 

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
-from inbox.exceptions import IdentityDoesNotMatch, PermissionDenied
+from inbox.exceptions import ConversationNotFound, IdentityDoesNotMatch, PermissionDenied
 from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message, Participant, conversation_id_for
 from inbox.realtime import events
@@ -48,6 +49,19 @@ def conversation_get_or_create(
     return follow_merges(conversation), False
 
 
+def conversation_lock(conversation_id: uuid.UUID) -> Conversation:
+    """The live (not merged-away) conversation's row, locked until the transaction ends; 404
+    when there is none."""
+    row = (
+        Conversation.objects.select_for_update()
+        .filter(pk=conversation_id, merged_into__isnull=True)
+        .first()
+    )
+    if row is None:
+        raise ConversationNotFound()
+    return row
+
+
 def conversation_merge(*, source: Conversation, target: Conversation) -> bool:
     """Move every message of ``source`` into ``target`` and make ``source`` resolve to it.
 
@@ -64,7 +78,7 @@ def conversation_merge(*, source: Conversation, target: Conversation) -> bool:
         if source.merged_into_id == target.pk:
             return False
         if target.merged_into_id is not None:
-            raise IdentityDoesNotMatch("The target conversation was itself merged away")
+            raise IdentityDoesNotMatch(_("The target conversation was itself merged away"))
         bumped = _move_messages(source=source, target=target)
         _carry_over_summary(source=source, target=target, bumped=bumped)
         _redirect(source=source, target=target)
@@ -177,17 +191,17 @@ def visitor_claim(*, caller: Caller, visitor_id: uuid.UUID) -> tuple[Conversatio
     visitor's conversation merges into the member's. Returns the member's conversation and
     whether a merge happened; claiming again is a no-op."""
     if caller.kind is not CallerKind.MEMBER:
-        raise PermissionDenied("Only a logged-in member can claim a visitor's conversation")
+        raise PermissionDenied(_("Only a logged-in member can claim a visitor's conversation"))
     source = (
         Conversation.objects.select_related("participant")
         .filter(pk=conversation_id_for(Participant.Kind.ANONYMOUS_VISITOR, visitor_id))
         .first()
     )
-    target, _ = conversation_get_or_create(
+    target, _created = conversation_get_or_create(
         kind=Participant.Kind.MEMBER, external_id=caller.id, user=caller.user
     )
     if source is None:
         return target, False
     if source.merged_into_id is not None and follow_merges(source).pk != target.pk:
-        raise IdentityDoesNotMatch("This visitor's conversation belongs to another member")
+        raise IdentityDoesNotMatch(_("This visitor's conversation belongs to another member"))
     return target, conversation_merge(source=source, target=target)

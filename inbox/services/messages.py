@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inbox.attachments.services import attachments_bind, attachments_prepare_send
 from inbox.content import NormalizedContent
@@ -28,7 +29,13 @@ from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import publish_on_commit
 from inbox.selectors import conversation_for_caller, is_own_conversation, one_or_none
 from inbox.services.conversations import conversation_get_or_create
-from inbox.services.sequences import ConversationMerged, Summary, allocate_sequence
+from inbox.services.sequences import (
+    ConversationMerged,
+    Summary,
+    allocate_sequence_reading_status,
+    micros,
+)
+from inbox.services.status import conversation_reopen_for_message
 from inbox.wire import participant_json
 
 
@@ -164,8 +171,8 @@ def _message_insert(
     # in microseconds (as Wix's are), or one more than the last if the clock has not moved on.
     # Concurrent senders in any process queue on this row; the unique constraint backs it.
     # It also proves the conversation exists and was not merged away (ConversationMerged).
-    sequence = allocate_sequence(
-        conversation_id, micros=_micros(now), summary=_summary_of(draft, now)
+    sequence, status = allocate_sequence_reading_status(
+        conversation_id, micros=micros(now), summary=_summary_of(draft, now)
     )
     message = _message_create(
         caller=caller,
@@ -182,6 +189,13 @@ def _message_insert(
     if isinstance(conversation, Conversation):
         message.conversation = conversation
     _publish_message(message)
+    if (
+        status != Conversation.Status.OPEN
+        and draft.direction == Message.Direction.PARTICIPANT_TO_BUSINESS
+        and not draft.silent
+    ):
+        # Costs nothing while the conversation is open: the allocation read the status.
+        conversation_reopen_for_message(conversation_id=conversation_id, sender=sender)
     return message
 
 
@@ -191,7 +205,7 @@ def _conversation_to_send_into(
     """The conversation, or just its id where the send needs no more than that."""
     if conversation is None:
         assert caller.participant_kind is not None
-        conversation, _ = conversation_get_or_create(
+        conversation, _created = conversation_get_or_create(
             kind=caller.participant_kind, external_id=caller.id, user=caller.user
         )
     elif isinstance(conversation, uuid.UUID) and (
@@ -231,7 +245,7 @@ def _business_sender(*, caller: Caller, send_as: str, business_user_id: uuid.UUI
         if caller.kind is CallerKind.STAFF:
             # A staff user writes as itself; naming a colleague would be impersonation.
             if business_user_id is not None and business_user_id != caller.id:
-                raise IdentityDoesNotMatch("A business user may only send as itself")
+                raise IdentityDoesNotMatch(_("A business user may only send as itself"))
             return Message.SenderKind.BUSINESS_USER, caller.id, None
         if business_user_id is None:
             raise ValidationFailed.single(
@@ -268,10 +282,6 @@ def _summary_of(draft: MessageDraft, now: datetime) -> Summary | None:
         visibility=draft.visibility,
         at=now,
     )
-
-
-def _micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _message_create(
@@ -332,7 +342,7 @@ def message_interact(*, caller: Caller, message: Message, interaction_id: str) -
         or message.visibility != Message.Visibility.BUSINESS_AND_PARTICIPANT
         or not is_own_conversation(caller=caller, conversation=conversation)
     ):
-        raise NotJoinedChatroom("The message is not in a conversation the caller takes part in")
+        raise NotJoinedChatroom(_("The message is not in a conversation the caller takes part in"))
     app_ids = _postback_app_ids(message)
     if interaction_id not in app_ids:
         raise ValidationFailed.single(

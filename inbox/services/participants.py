@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from inbox.models import Participant
+from inbox.models import Participant, user_display_name
 from inbox.selectors import one_or_none
 
 
@@ -18,10 +18,7 @@ def visitor_create() -> uuid.UUID:
 
 def _default_display_name(kind: Participant.Kind, external_id: uuid.UUID, user: Any) -> str:
     if user is not None:
-        # A custom user model (AbstractBaseUser) need not have get_full_name; every one has
-        # get_username.
-        full_name = getattr(user, "get_full_name", None)
-        return str((full_name() if callable(full_name) else "") or user.get_username())
+        return user_display_name(user)
     return f"{kind.short_label} {external_id.hex[:6]}"
 
 

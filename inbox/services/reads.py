@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import RULE_MAX, PermissionDenied, ValidationFailed
 from inbox.identity import Caller, CallerKind
@@ -39,7 +40,7 @@ def conversation_mark_read(
     stream after commit.
     """
     if caller.kind is CallerKind.APP:
-        raise PermissionDenied("An app has no read cursor; staff users and participants do")
+        raise PermissionDenied(_("An app has no read cursor; staff users and participants do"))
     if caller.is_participant:
         bound = participant_visible_last_sequence(conversation=conversation)
     else:
@@ -111,3 +112,44 @@ def _read_cursor_advance(*, conversation: Conversation, user: Any, sequence: int
                 sequence=sequence, updated_at=timezone.now()
             )
         )
+
+
+def conversation_mark_unread(*, caller: Caller, conversation: Conversation) -> ReadState:
+    """A staff user marks ``conversation`` unread again: its read cursor moves back to just
+    before the last message that counts as unread for it (not silent, not its own), so the list
+    shows at least one unread. The one way a cursor moves back; a cursor already behind that
+    message stays. Publishes ``conversation_marked_unread`` to the business stream."""
+    if caller.kind is not CallerKind.STAFF:
+        raise PermissionDenied("Only a staff user has a read cursor to move back")
+    last = (
+        Message.objects.filter(conversation=conversation, silent=False)
+        .exclude(sender_kind=caller.sender_kind, sender_id=caller.id)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    read_by = {Message.SenderKind.BUSINESS_USER.value: str(caller.id)}
+    if last is None:
+        return ReadState(read_by=read_by, sequence=0, moved=False)
+    target = last - 1
+    with transaction.atomic():
+        moved = (
+            ReadCursor.objects.filter(
+                conversation=conversation, user=caller.user, sequence__gt=target
+            ).update(sequence=target, updated_at=timezone.now())
+            > 0
+        )
+        if moved:
+            publish_on_commit(
+                groups=[business_group()],
+                event=events.conversation_marked_unread_event(
+                    conversation_id=conversation.pk, read_by=read_by, sequence=target
+                ),
+            )
+    current = (
+        ReadCursor.objects.filter(conversation=conversation, user=caller.user)
+        .values_list("sequence", flat=True)
+        .first()
+        or 0
+    )
+    return ReadState(read_by=read_by, sequence=current, moved=moved)

@@ -42,15 +42,29 @@ class Summary:
         )
 
 
-def allocate_sequence(conversation_id: uuid.UUID, *, micros: int, summary: Summary | None) -> int:
-    """Allocate the conversation's next sequence, max(last + 1, ``micros``), under its row lock,
-    write ``summary`` onto the row, and return the sequence. Raises ``ConversationMerged`` if
-    the conversation is unknown or was merged away.
+def micros(moment: datetime) -> int:
+    """``moment`` in microseconds since the epoch, the unit of sequences (exact, no float)."""
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
-    On PostgreSQL and SQLite (>= 3.35) this is one ``UPDATE ... RETURNING`` whose SQL is built
-    once per process: the send path's hottest statement, where compiling the ORM's update with
-    its expressions cost more than running it (docs/benchmarks.md). Elsewhere, the ORM's UPDATE
-    and a SELECT.
+
+def allocate_sequence(conversation_id: uuid.UUID, *, micros: int, summary: Summary | None) -> int:
+    """The sequence ``allocate_sequence_reading_status`` allocates."""
+    sequence, _ = allocate_sequence_reading_status(conversation_id, micros=micros, summary=summary)
+    return sequence
+
+
+def allocate_sequence_reading_status(
+    conversation_id: uuid.UUID, *, micros: int, summary: Summary | None
+) -> tuple[int, str]:
+    """Allocate the conversation's next sequence, max(last + 1, ``micros``), under its row lock,
+        write ``summary`` onto the row, and return the sequence. Raises ``ConversationMerged`` if
+        the conversation is unknown or was merged away. Also returns the conversation's status as it
+    stands under the lock, so that a participant's message can reopen it without another read.
+
+        On PostgreSQL and SQLite (>= 3.35) this is one ``UPDATE ... RETURNING`` whose SQL is built
+        once per process: the send path's hottest statement, where compiling the ORM's update with
+        its expressions cost more than running it (docs/benchmarks.md). Elsewhere, the ORM's UPDATE
+        and a SELECT.
     """
     alias = router.db_for_write(Conversation)
     connection = connections[alias]
@@ -69,7 +83,7 @@ def allocate_sequence(conversation_id: uuid.UUID, *, micros: int, summary: Summa
         row = cursor.fetchone()
     if row is None:
         raise ConversationMerged(conversation_id)
-    return int(row[0])
+    return int(row[0]), str(row[1])
 
 
 _ALLOCATION_SQL: dict[tuple[str, str, bool], str] = {}
@@ -102,7 +116,7 @@ def _allocation_sql(connection: Any, *, with_summary: bool) -> str:
         sql = (
             f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
             f"WHERE {quote(meta.pk.column)} = %s AND {column('merged_into')} IS NULL "
-            f"RETURNING {column('last_sequence')}"
+            f"RETURNING {column('last_sequence')}, {column('status')}"
         )
         _ALLOCATION_SQL[key] = sql
     return sql
@@ -110,7 +124,7 @@ def _allocation_sql(connection: Any, *, with_summary: bool) -> str:
 
 def _allocate_sequence_portably(
     alias: str, conversation_id: uuid.UUID, *, micros: int, summary: Summary | None
-) -> int:
+) -> tuple[int, str]:
     next_sequence = Greatest(F("last_sequence") + 1, Value(micros))
     updates: dict[str, Any] = {"last_sequence": next_sequence}
     if summary is not None:
@@ -118,9 +132,10 @@ def _allocate_sequence_portably(
     live = Conversation.objects.using(alias).filter(pk=conversation_id, merged_into__isnull=True)
     if not live.update(**updates):
         raise ConversationMerged(conversation_id)
-    return (
+    sequence, status = (
         Conversation.objects.using(alias)
         .filter(pk=conversation_id)
-        .values_list("last_sequence", flat=True)
+        .values_list("last_sequence", "status")
         .get()
     )
+    return sequence, status

@@ -4,6 +4,11 @@ The tag renders one ``<script>`` element for ``inbox/widget/widget.js``, a class
 one the plain snippet in the README loads) that imports the widget's ES modules from next to
 itself; they build the bubble, the panel and its styles in a Shadow DOM. The tag only tells the
 script where the API and the participant stream live and whether the user is logged in.
+
+The widget speaks the page's language (``<html lang>``), or ``lang`` when given; its strings are
+translated in the browser (inbox/i18n.py), so a ``title`` given here is the site's own text, in
+the page's language (``{% translate "Talk to us" as title %}{% inbox_widget title=title %}``),
+and without one the widget shows its own translated "Chat with us".
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def inbox_widget(
     context: template.Context,
     api: str = "",
     ws: str = "",
-    title: str = "Chat with us",
+    title: str = "",
+    lang: str = "",
 ) -> SafeString:
     """The widget's ``<script>`` tag.
 
@@ -60,12 +66,16 @@ def inbox_widget(
         "title": title,
         "authenticated": "true" if authenticated else "false",
         "csrf": get_token(request) if authenticated and request is not None else "",
+        "lang": lang,
     }
     # escape(), not format_html's conditional escaping: template literals arrive marked safe,
     # and every value here ends up inside a double-quoted attribute.
+    values: dict[str, str] = {name: escape(str(value)) for name, value in attrs.items()}
+    # Without lang= the attribute is absent, so the script follows the page's <html lang>.
+    values["lang_attr"] = format_html(' data-lang="{}"', values["lang"]) if lang else ""
     return format_html(
         '<script src="{src}" data-inbox-widget data-api="{api}" data-ws="{ws}" '
         'data-css="{css}" data-title="{title}" data-authenticated="{authenticated}" '
-        'data-csrf="{csrf}" defer></script>',
-        **{name: escape(str(value)) for name, value in attrs.items()},
+        'data-csrf="{csrf}"{lang_attr} defer></script>',
+        **values,
     )

@@ -468,3 +468,47 @@ def test_staff_sends_a_pdf_which_the_participant_side_gets(context, asgi_server)
     served = httpx.get(asgi_server.url + file["url"], timeout=10)
     assert served.status_code == 200 and served.content == PDF
     assert served.headers["content-disposition"] == 'attachment; filename="invoice.pdf"'
+
+
+def test_the_page_speaks_the_admins_language(browser, asgi_server):
+    """A staff user whose browser asks for Portuguese gets the page, and what its script writes,
+    in Portuguese (LocaleMiddleware; the catalog comes inside the page's config)."""
+    load_demo(asgi_server)
+    context = browser.new_context(
+        base_url=asgi_server.url, locale="pt-BR", viewport={"width": 1100, "height": 760}
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = open_page(context)
+        assert page.evaluate("() => document.documentElement.lang") == "pt"
+        assert page.locator(".inbox-status").inner_text() == "Ao vivo"
+        assert page.locator("h1").inner_text() == "Caixa de entrada da equipe"
+        assert page.get_by_role("searchbox", name="Pesquisar conversas").get_attribute(
+            "placeholder"
+        ) == ("Pesquisar nome ou mensagem")
+        # The rows' kind labels come from the model's translated choices.
+        lisbon = row(page, "Visitor from Lisbon")
+        assert lisbon.locator(".inbox-conversation-kind").text_content() == "Visitante anônimo"
+        assert page.locator(".inbox-thread-name").inner_text() == "Selecione uma conversa"
+
+        lisbon.click()
+        page.wait_for_selector(".inbox-message")
+        assert page.locator(".inbox-composer button[type=submit]").inner_text() == "Enviar"
+        textarea = page.get_by_role("textbox", name="Mensagem")
+        assert textarea.get_attribute("placeholder") == (
+            "Escreva uma resposta… (Enter para enviar, Shift+Enter para nova linha)"
+        )
+        # Written by the script (the catalog), not by the template.
+        page.get_by_label("Nota interna", exact=True).check()
+        assert textarea.get_attribute("placeholder") == (
+            "Escreva uma nota interna (só a equipe a vê)…"
+        )
+        textarea.fill("Verificar o pedido primeiro")
+        textarea.press("Enter")
+        note = page.locator(".inbox-message.internal", has_text="Verificar o pedido primeiro")
+        note.wait_for()
+        assert note.locator(".inbox-internal-label").text_content() == "Nota interna"
+        assert note.locator(".inbox-meta").inner_text().startswith("Você · ")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()

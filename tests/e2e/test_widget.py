@@ -614,3 +614,66 @@ def test_a_refused_upload_is_shown_and_sends_nothing(widget, staff):
     assert Message.objects.count() == 0
     note.get_by_role("button", name="Dismiss").click()
     assert widget.page.locator("inbox-chat-widget .pending-list .msg").count() == 0
+
+
+def test_the_widget_on_an_arabic_page_speaks_arabic_right_to_left(browser, asgi_server, staff):
+    """The demo's home page in Arabic (LocaleMiddleware, ``<html lang="ar" dir="rtl">``): the
+    widget, told nothing but what the page says, fetches its Arabic catalog and lays out RTL."""
+    context = browser.new_context(
+        base_url=asgi_server.url, locale="ar", viewport={"width": 1100, "height": 760}
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        widget = Widget(page)
+        page.goto("/")
+        assert page.evaluate("() => [document.documentElement.lang, document.dir]") == [
+            "ar",
+            "rtl",
+        ]
+        check_arabic_widget(page, widget, staff)
+    finally:
+        context.close()
+
+
+def check_arabic_widget(page: Any, widget: Widget, staff: Staff) -> None:
+    bubble = page.get_by_role("button", name="فتح الدردشة")
+    bubble.wait_for()
+    host = "document.querySelector('inbox-chat-widget')"
+    assert page.evaluate(f"() => [{host}.lang, {host}.dir]") == ["ar", "rtl"]
+    # Right to left, the bubble sits in the bottom-left corner (inset-inline-end).
+    width = page.viewport_size["width"]
+    box = bubble.bounding_box()
+    assert box["x"] + box["width"] < width / 2
+
+    bubble.click()
+    dialog = page.get_by_role("dialog", name="تحدّث معنا")
+    dialog.wait_for()
+    panel = dialog.bounding_box()
+    assert panel["x"] + panel["width"] < width / 2
+    assert page.evaluate(f"() => getComputedStyle({HOST}.querySelector('.panel')).direction") == (
+        "rtl"
+    )
+    textbox = page.get_by_role("textbox", name="الرسالة")
+    assert textbox.get_attribute("placeholder") == "اكتب رسالة…"
+    assert page.get_by_role("button", name="إرسال الرسالة").inner_text() == "إرسال"
+    assert "أرسل إلينا رسالة، وعادةً ما نرد في غضون دقائق قليلة." in widget.shadow_text()
+
+    # Its REST calls ask for the widget's language, so error messages come back in Arabic.
+    with page.expect_request(re.compile(r"/inbox/v2/messages$")) as sent:
+        textbox.fill("مرحبا")
+        textbox.press("Enter")
+    assert sent.value.headers.get("accept-language") == "ar"
+    conversation_id = widget.conversation_id()
+    widget.wait_live()
+    staff.reply(conversation_id, "Hello! How can we help?")
+    widget.wait_for_thread(["مرحبا", "Hello! How can we help?"])
+    # The visitor's own messages on the inline end (the left), replies on the start (the right).
+    mine = page.locator("inbox-chat-widget .msg.mine .bubble-item").bounding_box()
+    theirs = page.locator("inbox-chat-widget .msg.theirs .bubble-item").bounding_box()
+    assert mine["x"] + mine["width"] <= theirs["x"] + 1
+    # A Latin reply inside the Arabic widget keeps its own direction.
+    assert page.evaluate(
+        f"() => getComputedStyle({HOST}.querySelector('.msg.theirs .bubble-item')).unicodeBidi"
+    ) == ("plaintext")
+    assert widget.errors == []

@@ -3,6 +3,7 @@
  * has finished. */
 
 import { el, randomKey } from "../common/dom.js";
+import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
 import { ACCEPT, attachmentItem, eventFiles, uploadFile } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
@@ -128,7 +129,7 @@ export class Composer {
       this.page.thread.scrollToBottom();
     } catch (error) {
       this.error.hidden = false;
-      this.error.textContent = "Not sent: " + error.message;
+      this.error.textContent = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
     } finally {
       this.sending = false;
       this.button.disabled = false;
@@ -141,8 +142,8 @@ export class Composer {
       const note = this.isNote();
       this.form.classList.toggle("note", note);
       this.textarea.placeholder = note
-        ? "Write an internal note (only staff see it)…"
-        : "Write a reply… (Enter to send, Shift+Enter for a new line)";
+        ? gettext("Write an internal note (only staff see it)…")
+        : gettext("Write a reply… (Enter to send, Shift+Enter for a new line)");
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();

@@ -1,6 +1,8 @@
 /* How the staff page names participants and times. The participant kinds (kind, wire key,
  * label) come from the page's config, which admin.py takes from inbox/models.py. */
 
+import { locales } from "../common/i18n.js";
+
 export class ParticipantKinds {
   constructor(kinds) {
     this.kinds = kinds;
@@ -30,6 +32,6 @@ export function formatTime(iso) {
   if (Number.isNaN(date.getTime())) return "";
   const today = new Date();
   return date.toDateString() === today.toDateString()
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleDateString([], { month: "short", day: "numeric" });
+    ? date.toLocaleTimeString(locales(), { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleDateString(locales(), { month: "short", day: "numeric" });
 }

@@ -1,10 +1,12 @@
 /* The conversation list: filters, pages, rows kept current by events, the unread total. */
 
 import { el } from "../common/dom.js";
+import { gettext, interpolate } from "../common/i18n.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
 import { withQuery } from "../common/rest.js";
 import { VISIBILITY } from "../common/wire.js";
 import { formatTime, participantName } from "./format.js";
+import { currentStatus, statusLabel } from "./status.js";
 
 export class ConversationList {
   constructor(page) {
@@ -28,6 +30,8 @@ export class ConversationList {
       q: (data.get("q") || "").trim(),
       participantKind: data.get("participantKind") || "",
       unread: data.get("unread") ? "true" : "",
+      status: data.get("status") || "",
+      assignee: data.get("assignee") || "",
     };
   }
 
@@ -132,15 +136,23 @@ export class ConversationList {
     button.appendChild(el("span", "inbox-conversation-name", participantName(row, kinds)));
     button.appendChild(el("span", "inbox-conversation-time", formatTime(row.lastActivityDate)));
     const preview = el("span", "inbox-conversation-preview");
-    if (row.lastMessageVisibility === VISIBILITY.BUSINESS) preview.appendChild(el("em", null, "Note: "));
-    preview.appendChild(document.createTextNode(row.previewText || "No messages yet"));
+    if (row.lastMessageVisibility === VISIBILITY.BUSINESS) preview.appendChild(el("em", null, gettext("Note:") + " "));
+    preview.appendChild(document.createTextNode(row.previewText || gettext("No messages yet")));
     button.appendChild(preview);
     if (row.unreadCount > 0) {
       const badge = el("span", "inbox-unread", row.unreadCount);
-      badge.setAttribute("aria-label", row.unreadCount + " unread");
+      badge.setAttribute("aria-label", interpolate(gettext("Unread messages: %(count)s"), { count: row.unreadCount }));
       button.appendChild(badge);
     }
-    button.appendChild(el("span", "inbox-conversation-kind", kinds.label(row.participantKind)));
+    const status = statusLabel(row);
+    button.dataset.status = currentStatus(row);
+    const kindLabel = el("span", "inbox-conversation-kind", kinds.label(row.participantKind));
+    if (status) kindLabel.appendChild(el("span", "inbox-conversation-status", status));
+    if (row.assignee) {
+      const who = row.assignee.wixUserId === this.page.me ? "you" : row.assignee.name;
+      kindLabel.appendChild(el("span", "inbox-conversation-assignee", "→ " + who));
+    }
+    button.appendChild(kindLabel);
     button.addEventListener("click", () => this.page.thread.open(id));
     item.appendChild(button);
     return item;
@@ -148,7 +160,7 @@ export class ConversationList {
 
   showError(error) {
     this.empty.hidden = false;
-    this.empty.textContent = "Could not load conversations: " + error.message;
+    this.empty.textContent = interpolate(gettext("Could not load conversations: %(error)s"), { error: error.message });
   }
 
   bind() {

@@ -5,6 +5,7 @@
  * Reads and writes go through the REST API (session + CSRF token).
  */
 
+import { gettext, gettext_noop } from "../common/i18n.js";
 import { requestJson } from "../common/rest.js";
 import {
   CLOSE_UNAUTHENTICATED,
@@ -13,12 +14,18 @@ import {
   compareSequences,
   maxSequence,
 } from "../common/stream.js";
+import { AssignControls } from "./assignment.js";
 import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
+import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
 
-const STATUS_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecting…", live: "Live" };
+const STATUS_TEXT = {
+  connecting: gettext_noop("Connecting…"),
+  reconnecting: gettext_noop("Reconnecting…"),
+  live: gettext_noop("Live"),
+};
 
 export class InboxPage {
   constructor(root, config) {
@@ -32,6 +39,8 @@ export class InboxPage {
     this.list = new ConversationList(this);
     this.thread = new ThreadView(this);
     this.composer = new Composer(this);
+    this.statusControls = new StatusControls(this);
+    this.assignControls = new AssignControls(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -40,8 +49,11 @@ export class InboxPage {
       onReady: (reconnected) => reconnected && this.list.scheduleRefresh(),
       onReset: () => this.reload(),
       onDenied: (code) =>
-        this.setStatus("offline", code === CLOSE_UNAUTHENTICATED ? "Offline: log in again" : "Offline: no permission"),
-      onStatus: (state) => this.setStatus(state, STATUS_TEXT[state]),
+        this.setStatus(
+          "offline",
+          code === CLOSE_UNAUTHENTICATED ? gettext("Offline: log in again") : gettext("Offline: no permission")
+        ),
+      onStatus: (state) => this.setStatus(state, gettext(STATUS_TEXT[state])),
     });
   }
 
@@ -49,6 +61,8 @@ export class InboxPage {
     this.list.bind();
     this.thread.bind();
     this.composer.bind();
+    this.statusControls.bind();
+    this.assignControls.bind();
     this.list.load().then(() => this.stream.start());
   }
 
@@ -83,6 +97,10 @@ export class InboxPage {
       this.acceptMessage(data.conversationId, data.message, false);
     } else if (event.slug === "conversation_read") {
       this.acceptRead(data);
+    } else if (event.slug === "conversation_status_changed" || event.slug === "conversation_marked_unread") {
+      this.statusControls.onEvent(event);
+    } else if (event.slug === "conversation_assigned") {
+      this.assignControls.onEvent(event);
     } else if (event.slug === "conversations_merged") {
       const old = data.oldConversationIds || [];
       old.forEach((id) => this.list.rows.delete(id));

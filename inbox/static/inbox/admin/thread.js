@@ -3,6 +3,7 @@
 
 import { renderContent } from "../common/content.js";
 import { el } from "../common/dom.js";
+import { gettext, gettext_noop, interpolate } from "../common/i18n.js";
 import { withQuery } from "../common/rest.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
@@ -24,7 +25,7 @@ const THEME = {
     formDescription: "inbox-form-description",
     system: "inbox-bubble inbox-system",
   },
-  unsupported: "[unsupported message]",
+  unsupported: gettext_noop("[unsupported message]"),
 };
 
 export class ThreadView {
@@ -63,9 +64,23 @@ export class ThreadView {
     this.kind.textContent = row ? page.kinds.label(row.participantKind) : "";
     page.composer.show();
     page.list.render();
+    page.statusControls.render();
+    page.assignControls.render();
     await this.loadOlder(true);
     this.scrollToBottom();
     this.markRead();
+  }
+
+  /** Show no conversation (after marking the open one unread, which reading would undo). */
+  close() {
+    this.current = null;
+    this.list.replaceChildren();
+    this.olderStatus.hidden = true;
+    this.name.textContent = "Select a conversation";
+    this.kind.textContent = "";
+    this.page.composer.form.hidden = true;
+    this.page.list.render();
+    this.page.statusControls.render();
   }
 
   async loadOlder(first) {
@@ -73,7 +88,7 @@ export class ThreadView {
     if (!thread || thread.loading || (!first && !thread.cursor)) return;
     thread.loading = true;
     this.olderStatus.hidden = false;
-    this.olderStatus.textContent = "Loading…";
+    this.olderStatus.textContent = gettext("Loading…");
     const params = {
       conversationId: thread.id,
       visibility: VISIBILITY.BUSINESS,
@@ -92,13 +107,15 @@ export class ThreadView {
       thread.cursor = body.pagingMetadata.cursors.next || null;
       if (!first) box.scrollTop = box.scrollHeight - fromBottom;
       this.olderStatus.hidden = !!thread.cursor || thread.messages.size === 0;
-      this.olderStatus.textContent = thread.cursor ? "" : "Beginning of the conversation";
+      this.olderStatus.textContent = thread.cursor ? "" : gettext("Beginning of the conversation");
       if (!thread.messages.size) {
         this.olderStatus.hidden = false;
-        this.olderStatus.textContent = "No messages yet";
+        this.olderStatus.textContent = gettext("No messages yet");
       }
     } catch (error) {
-      if (this.current === thread) this.olderStatus.textContent = "Could not load: " + error.message;
+      if (this.current === thread) {
+        this.olderStatus.textContent = interpolate(gettext("Could not load: %(error)s"), { error: error.message });
+      }
     } finally {
       thread.loading = false;
     }
@@ -126,10 +143,11 @@ export class ThreadView {
   senderLabel(message) {
     const page = this.page;
     const sender = message.sender || {};
-    if (sender.wixUserId) return sender.wixUserId === page.me ? "You" : "Staff";
-    if (sender.appId) return "App";
+    if (sender.wixUserId) return sender.wixUserId === page.me ? gettext("You") : gettext("Staff");
+    if (sender.appId) return gettext("App");
     const row = page.list.rows.get(this.current.id);
-    return (row && row.conversation.participantDisplayData.name) || page.kinds.senderLabel(sender) || "Participant";
+    const name = row && row.conversation.participantDisplayData.name;
+    return name || page.kinds.senderLabel(sender) || gettext("Participant");
   }
 
   renderMessage(message) {
@@ -140,12 +158,12 @@ export class ThreadView {
     if (message.direction === DIRECTION.BUSINESS_TO_PARTICIPANT) item.classList.add("outgoing");
     if (message.visibility === VISIBILITY.BUSINESS) {
       item.classList.add("internal");
-      item.appendChild(el("span", "inbox-internal-label", "Internal note"));
+      item.appendChild(el("span", "inbox-internal-label", gettext("Internal note")));
     }
     item.append(...renderContent(message, THEME));
     const meta = el("div", "inbox-meta");
     meta.appendChild(document.createTextNode(this.senderLabel(message) + " · " + formatTime(message.createdDate)));
-    if (message.silent) meta.appendChild(el("span", "inbox-silent", "· silent"));
+    if (message.silent) meta.appendChild(el("span", "inbox-silent", "· " + gettext("silent")));
     item.appendChild(meta);
     return item;
   }
@@ -177,7 +195,8 @@ export class ThreadView {
       }
     });
     if (newest) {
-      thread.nodes.get(newest.id).querySelector(".inbox-meta").appendChild(el("span", "inbox-seen", "✓ Seen"));
+      const seen = el("span", "inbox-seen", "✓ " + gettext("Seen"));
+      thread.nodes.get(newest.id).querySelector(".inbox-meta").appendChild(seen);
     }
   }
 

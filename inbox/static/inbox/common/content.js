@@ -3,12 +3,14 @@
  *
  * A message's content becomes a list of nodes, one per bubble. Each surface passes a theme:
  * ``classes`` (the class names its stylesheet styles, by part), ``unsupported`` (the text shown
- * for a content type this file does not know) and, where the reader may press postback buttons,
+ * for a content type this file does not know, marked with gettext_noop and translated here)
+ * and, where the reader may press postback buttons,
  * ``onPostback(message, interactionId, button)``; without it they show as inert labels.
  * A new content type is one more entry in RENDERERS.
  */
 
 import { el, externalLink, picture, safeUrl } from "./dom.js";
+import { gettext } from "./i18n.js";
 
 /*
  * Links to files uploaded here are paths on the API's site unless INBOX["ATTACHMENT_URL_BASE"]
@@ -39,12 +41,11 @@ export function formatSize(fileSize) {
 
 function imageBubble(image, theme) {
   const node = el("div", theme.classes.image);
-  const name = (image && image.filename) || "Image";
+  const name = (image && image.filename) || gettext("Image");
   const src = mediaUrl(image && image.url);
   if (src) {
     // The preview opens the full-size image in a tab of its own.
     const link = externalLink(src, null, null);
-    link.setAttribute("aria-label", "Open image " + name + " full size");
     const img = picture(src, name);
     if (image.width && image.height) {
       img.width = image.width;
@@ -60,7 +61,7 @@ function imageBubble(image, theme) {
 
 function fileBubble(file, theme) {
   const node = el("div", theme.classes.file);
-  const name = (file && file.filename) || "File";
+  const name = (file && file.filename) || gettext("File");
   const size = formatSize(file && file.fileSize);
   const label = "\u{1F4CE} " + name + (size ? " (" + size + ")" : "");
   const href = mediaUrl(file && file.url);
@@ -93,7 +94,7 @@ function buttonsBlock(message, buttons, theme) {
       box.appendChild(press);
     } else {
       const label = el("span", theme.classes.action, button.label);
-      label.title = "Postback button";
+      label.title = gettext("Postback button");
       box.appendChild(label);
     }
   });
@@ -164,5 +165,5 @@ export function renderContent(message, theme) {
   for (const type of Object.keys(RENDERERS)) {
     if (content[type]) return RENDERERS[type](content[type], message, theme);
   }
-  return [textBubble(content.previewText || theme.unsupported, theme)];
+  return [textBubble(content.previewText || gettext(theme.unsupported), theme)];
 }

@@ -3,6 +3,8 @@
  * with status 0, so that callers decide in one place what to retry.
  */
 
+import { gettext } from "./i18n.js";
+
 // Worth another attempt with the same Idempotency-Key: the message may or may not be stored.
 const RETRYABLE_STATUSES = new Set([0, 408, 425, 429, 500, 502, 503, 504]);
 
@@ -13,8 +15,17 @@ export function isRetryable(status) {
   return RETRYABLE_STATUSES.has(status);
 }
 
+/**
+ * What to tell a person about a failed request. An application error's message is the
+ * server's, in the language the request asked for (Accept-Language); field violations name
+ * field paths for developers, so a person gets a sentence of ours instead.
+ */
 export function errorMessage(response) {
-  return (response && response.data && response.data.message) || "Something went wrong";
+  if (!response || !response.status) return gettext("No connection");
+  const data = response.data;
+  if (data && data.details && data.details.validationError) return gettext("The request was refused as invalid");
+  if (response.status >= 500) return gettext("Something went wrong");
+  return (data && data.message) || gettext("Something went wrong");
 }
 
 export class ApiError extends Error {

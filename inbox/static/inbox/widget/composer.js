@@ -6,6 +6,7 @@
  */
 
 import { el, randomKey } from "../common/dom.js";
+import { gettext, interpolate } from "../common/i18n.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
 import { backoffDelay } from "../common/stream.js";
 import { attachmentItem } from "../common/upload.js";
@@ -39,7 +40,7 @@ export class Composer {
   send(text) {
     const node = el("div", "msg mine pending");
     node.appendChild(textBubble(text));
-    const note = el("div", "note", "Sending\u2026");
+    const note = el("div", "note", gettext("Sending\u2026"));
     node.appendChild(note);
     this.show(node);
     this.deliver([{ text }], node, note);
@@ -85,7 +86,7 @@ export class Composer {
         return;
       }
       bar.remove();
-      note.textContent = "Sending\u2026";
+      note.textContent = gettext("Sending\u2026");
       this.deliver([attachmentItem(response.data.attachment)], node, note);
     });
   }
@@ -110,7 +111,7 @@ export class Composer {
     if (conversationId) body.conversationId = conversationId;
 
     const attempt = (count) => {
-      note.textContent = count ? "Retrying\u2026" : "Sending\u2026";
+      note.textContent = count ? gettext("Retrying\u2026") : gettext("Sending\u2026");
       this.post(body, key).then((response) => {
         if (response.ok) {
           node.remove();
@@ -120,10 +121,14 @@ export class Composer {
         const retryable = isRetryable(response.status);
         if (retryable && count + 1 < SEND_ATTEMPTS) {
           schedule(count, Math.max(response.retryAfter * 1000, backoffDelay(count, 500, 15000)));
-          note.textContent = response.status ? "Retrying\u2026" : "Offline, will retry\u2026";
+          note.textContent = response.status ? gettext("Retrying\u2026") : gettext("Offline, will retry\u2026");
           return;
         }
-        fail(retryable ? "Not sent." : errorMessage(response) + ".");
+        fail(
+          retryable
+            ? gettext("Not sent.")
+            : interpolate(gettext("Not sent: %(error)s."), { error: errorMessage(response) })
+        );
       });
     };
 
@@ -142,7 +147,7 @@ export class Composer {
 
     const fail = (reason) => {
       note.textContent = reason + " ";
-      const again = el("button", "retry", "Retry");
+      const again = el("button", "retry", gettext("Retry"));
       again.type = "button";
       again.addEventListener("click", () => attempt(0));
       note.appendChild(again);

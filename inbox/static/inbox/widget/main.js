@@ -7,6 +7,7 @@
  * - Everything from the network is rendered with textContent / createElement only.
  */
 
+import { fetchCatalog, gettext, interpolate, setCatalog } from "../common/i18n.js";
 import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
 import { eventFiles } from "../common/upload.js";
@@ -64,7 +65,7 @@ class Widget {
       onReset: () => this.reload(),
       onDenied: (code) => this.onDenied(code),
       onStatus: (state, attempt) => {
-        if (state === "reconnecting" && attempt > 2) this.setStatus("Reconnecting\u2026");
+        if (state === "reconnecting" && attempt > 2) this.setStatus(gettext("Reconnecting\u2026"));
       },
     });
     this.conversationId = null;
@@ -166,7 +167,7 @@ class Widget {
 
   start() {
     if (this.started) return this.started;
-    this.setStatus("Connecting\u2026");
+    this.setStatus(gettext("Connecting\u2026"));
     this.started = this.session.ensureIdentity()
       .then(() => this.findConversation(this.config.member))
       .then((id) => {
@@ -183,10 +184,10 @@ class Widget {
           // The visitor token expired (or the secret key changed): start as a new visitor.
           this.resetVisitor();
         } else if (error.status === 401 || error.status === 403) {
-          this.setStatus("Your session has ended. Reload the page to chat.");
+          this.setStatus(gettext("Your session has ended. Reload the page to chat."));
           return;
         }
-        this.setStatus(error.message + " \u2014 retrying\u2026");
+        this.setStatus(interpolate(gettext("%(error)s \u2014 retrying\u2026"), { error: error.message }));
         setTimeout(() => {
           if (!this.ui.panel.hidden) this.start();
         }, backoffDelay(2, 1000, 15000));
@@ -237,7 +238,10 @@ class Widget {
       this.unread += 1;
       this.ui.badge.textContent = String(this.unread);
       this.ui.badge.hidden = false;
-      this.ui.bubble.setAttribute("aria-label", "Open chat, " + this.unread + " new");
+      this.ui.bubble.setAttribute(
+        "aria-label",
+        interpolate(gettext("Open chat (new messages: %(count)s)"), { count: this.unread })
+      );
     } else {
       this.markRead();
     }
@@ -274,10 +278,10 @@ class Widget {
       // The token is no longer accepted: start over as a new visitor next time it opens.
       this.resetVisitor();
       this.started = null;
-      this.setStatus("Your chat session expired. Reopen the chat to start a new one.");
+      this.setStatus(gettext("Your chat session expired. Reopen the chat to start a new one."));
       return;
     }
-    this.setStatus("Live updates are unavailable. Reload the page to retry.");
+    this.setStatus(gettext("Live updates are unavailable. Reload the page to retry."));
   }
 
   onEvent(event) {
@@ -292,7 +296,7 @@ class Widget {
       if (!this.config.member) {
         // This visitor became a member in another tab; the thread now lives in the account.
         this.resetVisitor();
-        this.setStatus("This conversation continues in your account. Reload the page to see it.");
+        this.setStatus(gettext("This conversation continues in your account. Reload the page to see it."));
         return;
       }
       // Older messages joined this thread: show them, in order.
@@ -315,7 +319,7 @@ class Widget {
     const ui = this.ui;
     ui.panel.hidden = false;
     ui.bubble.setAttribute("aria-expanded", "true");
-    ui.bubble.setAttribute("aria-label", "Close chat");
+    ui.bubble.setAttribute("aria-label", gettext("Close chat"));
     ui.host.setAttribute("data-open", "true");
     this.unread = 0;
     ui.badge.hidden = true;
@@ -331,7 +335,7 @@ class Widget {
     const ui = this.ui;
     ui.panel.hidden = true;
     ui.bubble.setAttribute("aria-expanded", "false");
-    ui.bubble.setAttribute("aria-label", "Open chat");
+    ui.bubble.setAttribute("aria-label", gettext("Open chat"));
     ui.host.removeAttribute("data-open");
     if (this.state.open) {
       this.state.open = false;
@@ -427,15 +431,25 @@ function whenBodyExists() {
   return new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
 }
 
+// Where inbox.urls serves the catalogs: next to the API's v2/ (inbox/i18n.py).
+function catalogUrl(api, lang) {
+  return api.replace(/\/v2$/, "") + "/i18n/" + encodeURIComponent(lang) + ".json";
+}
+
 /** Build the widget on this page; ``config`` comes from the loader (widget.js). */
 export async function mount(config) {
+  // Translated before anything is built: every string of the widget is then in one language.
+  const [translations] = await Promise.all([
+    fetchCatalog(catalogUrl(config.api, config.lang), config.lang),
+    whenBodyExists(),
+  ]);
+  setCatalog(translations);
   const widget = new Widget({
     ...config,
     // Next to this module (also when collectstatic gave it a hashed name).
     css: config.css || new URL("widget.css", import.meta.url).href,
     csrf: config.csrf || readCookie("csrftoken"),
   });
-  await whenBodyExists();
   widget.mount();
   return widget;
 }

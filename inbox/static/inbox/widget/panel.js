@@ -2,6 +2,7 @@
  * shadow root that keeps the widget's own rules in and the page's out. */
 
 import { el } from "../common/dom.js";
+import { direction, gettext, language } from "../common/i18n.js";
 import { ACCEPT } from "../common/upload.js";
 
 function chatIcon() {
@@ -28,6 +29,9 @@ export function buildPanel({ title, css }) {
   // Inline, so no rule of the host page can restyle the host element; hidden until the
   // stylesheet has loaded, so the page never shows the widget unstyled.
   host.setAttribute("style", "all: initial !important; visibility: hidden !important;");
+  // The language and direction of the widget's text, which may differ from the page's.
+  if (language()) host.setAttribute("lang", language());
+  host.setAttribute("dir", direction());
   const root = host.attachShadow({ mode: "open" });
   const reveal = () => host.setAttribute("style", "all: initial !important;");
   const stylesheet = el("link");
@@ -37,7 +41,7 @@ export function buildPanel({ title, css }) {
   stylesheet.addEventListener("error", reveal);
   root.appendChild(stylesheet);
 
-  const bubble = button("bubble", null, "Open chat");
+  const bubble = button("bubble", null, gettext("Open chat"));
   bubble.setAttribute("aria-haspopup", "dialog");
   bubble.setAttribute("aria-expanded", "false");
   bubble.setAttribute("aria-controls", "inbox-panel");
@@ -54,9 +58,9 @@ export function buildPanel({ title, css }) {
   panel.setAttribute("aria-labelledby", "inbox-title");
 
   const header = el("div", "header");
-  const heading = el("h2", "title", title);
+  const heading = el("h2", "title", title || gettext("Chat with us"));
   heading.id = "inbox-title";
-  const closeButton = button("close", "\u00d7", "Close chat");
+  const closeButton = button("close", "\u00d7", gettext("Close chat"));
   header.append(heading, closeButton);
 
   const status = el("div", "status");
@@ -66,11 +70,11 @@ export function buildPanel({ title, css }) {
   const log = el("div", "log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-label", "Messages");
+  log.setAttribute("aria-label", gettext("Messages"));
   log.tabIndex = 0;
-  const earlier = button("earlier", "Show earlier messages");
+  const earlier = button("earlier", gettext("Show earlier messages"));
   earlier.hidden = true;
-  const empty = el("p", "empty", "Send us a message, we usually reply within a few minutes.");
+  const empty = el("p", "empty", gettext("Send us a message, we usually reply within a few minutes."));
   const list = el("div", "list");
   const pendingList = el("div", "list pending-list");
   log.append(earlier, empty, list, pendingList);
@@ -86,12 +90,13 @@ export function buildPanel({ title, css }) {
   const input = el("textarea", "input");
   input.id = "inbox-input";
   input.rows = 1;
+  input.dir = "auto";
   input.maxLength = 16384;
-  input.placeholder = "Write a message\u2026";
-  input.setAttribute("aria-label", "Message");
-  const sendButton = el("button", "send", "Send");
+  input.placeholder = gettext("Write a message\u2026");
+  input.setAttribute("aria-label", gettext("Message"));
+  const sendButton = el("button", "send", gettext("Send"));
   sendButton.type = "submit";
-  sendButton.setAttribute("aria-label", "Send message");
+  sendButton.setAttribute("aria-label", gettext("Send message"));
   form.append(attach, fileInput, input, sendButton);
 
   panel.append(header, status, log, form);

@@ -6,6 +6,7 @@
  * token is forgotten.
  */
 
+import { language } from "../common/i18n.js";
 import { ApiError, request } from "../common/rest.js";
 import { uploadFile } from "../common/upload.js";
 import { loadState, saveState } from "./storage.js";
@@ -38,6 +39,8 @@ export class Session {
   call(method, path, body, idempotencyKey) {
     const headers = this.credentials(method);
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+    // Application-error messages come back in the widget's language (with LocaleMiddleware).
+    if (language()) headers["Accept-Language"] = language();
     return request(this.config.api + path, { method, body, headers });
   }
 

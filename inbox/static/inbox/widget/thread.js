@@ -2,6 +2,7 @@
 
 import { renderContent } from "../common/content.js";
 import { el } from "../common/dom.js";
+import { locales } from "../common/i18n.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
@@ -92,7 +93,7 @@ export class Thread {
     group.append(...renderContent(message, this.theme));
     const when = message.createdDate ? new Date(message.createdDate) : null;
     if (when && !Number.isNaN(when.getTime())) {
-      const time = el("time", "time", when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+      const time = el("time", "time", when.toLocaleTimeString(locales(), { hour: "2-digit", minute: "2-digit" }));
       time.dateTime = message.createdDate;
       group.appendChild(time);
     }

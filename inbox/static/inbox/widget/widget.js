@@ -5,7 +5,7 @@
  *   <script src="/static/inbox/widget/widget.js" data-api="/inbox/v2"
  *           data-ws="/ws/inbox/participant/" defer></script>
  * (data-authenticated="true" and data-csrf="<token>" for a logged-in member; the template tag
- * fills these in.)
+ * fills these in. data-lang="pt" overrides the page's <html lang> for the widget's language.)
  *
  * This file stays a classic script so that the tags already embedded on sites keep working:
  * only a classic script has document.currentScript, which holds the options. The widget itself
@@ -24,7 +24,10 @@
     api: (data.api || "/inbox/v2").replace(/\/+$/, ""),
     ws: data.ws || "/ws/inbox/participant/",
     css: data.css || "",
-    title: data.title || "Chat with us",
+    // The site's own title (already in the page's language); the widget's default is translated.
+    title: data.title || "",
+    // The tag's lang= option, else the page's language (inbox/static/inbox/common/i18n.js).
+    lang: data.lang || document.documentElement.lang || "",
     member: data.authenticated === "true",
     csrf: data.csrf || ""
   };

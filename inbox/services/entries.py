@@ -1,0 +1,60 @@
+"""Thread entries the server writes itself: a silent ``minimal`` message, visible to the business
+only, saying what happened to the conversation (status changes, assignments)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils import timezone
+
+from inbox.content import normalize_content
+from inbox.identity import Caller
+from inbox.models import Message, user_display_name
+from inbox.realtime import events
+from inbox.realtime.groups import business_group
+from inbox.realtime.publish import publish_on_commit
+from inbox.services.sequences import allocate_sequence, micros
+
+# Who wrote an entry: (sender kind, sender GUID, contact GUID), as on a message.
+Actor = tuple[str, uuid.UUID, uuid.UUID | None]
+
+
+def thread_entry_create(
+    *, conversation_id: uuid.UUID, actor: Actor, app_id: uuid.UUID | None, text: str
+) -> Message:
+    """Store the entry (inside the caller's transaction) and publish it to the business stream
+    after commit. Silent: an entry is no activity, moves no list summary, counts as no unread."""
+    now = timezone.now()
+    content = normalize_content({"minimal": {"text": text}})
+    sender_kind, sender_id, contact_id = actor
+    entry = Message.objects.create(
+        conversation_id=conversation_id,
+        sequence=allocate_sequence(conversation_id, micros=micros(now), summary=None),
+        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+        visibility=Message.Visibility.BUSINESS,
+        content_type=content.content_type,
+        content=content.content,
+        preview_text=content.preview_text,
+        sender_kind=sender_kind,
+        sender_id=sender_id,
+        sender_contact_id=contact_id,
+        app_id=app_id,
+        silent=True,
+        created_at=now,
+    )
+    publish_on_commit(groups=[business_group()], event=events.message_event(entry))
+    return entry
+
+
+def caller_actor(caller: Caller) -> Actor:
+    """A business caller as the writer of an entry (a staff user as its ``wixUserId``)."""
+    return caller.sender_kind, caller.id, None
+
+
+def caller_display_name(caller: Caller) -> str:
+    """How an entry names a business caller."""
+    if caller.user is not None:
+        return user_display_name(caller.user)
+    if caller.app is not None:
+        return caller.app.name
+    return str(caller.id)

@@ -1,0 +1,127 @@
+"""Translations as people meet them: the widget's catalogs by page language, the staff page in
+the admin's language, application-error messages in the caller's, and field violations left
+in English for the developers they are written for."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from inbox.i18n import js_catalog
+from tests.conftest import API
+
+INBOX_PAGE = "/admin/inbox/staffinbox/"
+
+
+@pytest.mark.parametrize(
+    ("tag", "lang", "bidi", "open_chat"),
+    [
+        ("ar", "ar", True, "فتح الدردشة"),
+        ("pt-BR", "pt", False, "Abrir o chat"),  # pt-br is not offered here: its generic pt is
+        ("pt", "pt", False, "Abrir o chat"),
+        ("en", "en", False, "Open chat"),
+        # A language the site does not offer: its LANGUAGE_CODE, the source strings.
+        ("fr-CA", "en-us", False, "Open chat"),
+    ],
+)
+def test_the_widget_catalog_follows_the_page_language(tag, lang, bidi, open_chat):
+    response = Client().get(f"/inbox/i18n/{tag}.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "max-age=3600" in response["Cache-Control"]
+    assert "public" in response["Cache-Control"]
+    body = response.json()
+    assert (body["lang"], body["bidi"]) == (lang, bidi)
+    assert body["catalog"].get("Open chat", "Open chat") == open_chat
+    # Plain strings only: the browser never has to evaluate a plural expression.
+    assert all(isinstance(value, str) for value in body["catalog"].values())
+
+
+def test_the_catalog_holds_only_the_apps_browser_strings():
+    catalog = js_catalog("pt")["catalog"]
+    assert catalog["Send us a message, we usually reply within a few minutes."] == (
+        "Envie-nos uma mensagem; costumamos responder em poucos minutos."
+    )
+    # Nothing from Django's own djangojs catalogs (the admin's calendar, for one).
+    assert "January" not in catalog
+
+
+def test_a_malformed_language_in_the_catalog_path_is_the_api_404():
+    response = Client().get("/inbox/i18n/<script>.json")
+    assert response.status_code == 404
+    assert response.json()["details"]["applicationError"]["code"] == "NOT_FOUND"
+
+
+def inbox_config(html: str) -> dict[str, Any]:
+    match = re.search(
+        r'<script id="inbox-config" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+def staff_page(user: Any, accept_language: str) -> str:
+    """The staff page as a browser asking for ``accept_language`` gets it."""
+    client = Client(headers={"accept-language": accept_language})
+    client.force_login(user)
+    return client.get(INBOX_PAGE).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_staff_page_speaks_the_admins_language(staff_user):
+    html = staff_page(staff_user, "pt-BR,pt;q=0.9")
+    assert '<html lang="pt" dir="ltr">' in html
+    assert "Caixa de entrada da equipe" in html  # the title
+    assert 'placeholder="Pesquisar nome ou mensagem"' in html
+    assert ">Todos os participantes<" in html
+    config = inbox_config(html)
+    assert config["i18n"]["lang"] == "pt"
+    assert config["i18n"]["catalog"]["Connecting…"] == "Conectando…"
+    assert [kind["label"] for kind in config["participantKinds"]] == [
+        "Visitante anônimo",
+        "Contato",
+        "Membro",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_staff_page_in_arabic_is_right_to_left(staff_user):
+    html = staff_page(staff_user, "ar")
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "اختر محادثة" in html
+    assert inbox_config(html)["i18n"]["bidi"] is True
+
+
+@pytest.mark.django_db
+def test_application_errors_speak_the_callers_language(make_visitor, make_conversation):
+    _, visitor = make_visitor()
+    other = make_conversation()
+    query = {"conversationId": str(other.id), "visibility": "BUSINESS_AND_PARTICIPANT"}
+    english = visitor.get(f"{API}/messages", query)
+    arabic = visitor.get(f"{API}/messages", query, HTTP_ACCEPT_LANGUAGE="ar")
+    assert english.status_code == arabic.status_code == 403
+    code = english.json()["details"]["applicationError"]["code"]
+    assert arabic.json()["details"]["applicationError"]["code"] == code  # what machines match
+    assert english.json()["message"] != arabic.json()["message"]
+    assert re.search(r"[\u0600-\u06ff]", arabic.json()["message"])
+    description = arabic.json()["details"]["applicationError"]["description"]
+    assert description == arabic.json()["message"]
+
+
+@pytest.mark.django_db
+def test_field_violations_stay_english_for_the_api_developer(make_visitor):
+    _, visitor = make_visitor()
+    response = visitor.post(
+        f"{API}/messages",
+        {"message": {"direction": "PARTICIPANT_TO_BUSINESS", "content": {}}},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ar",
+    )
+    assert response.status_code == 400
+    violations = response.json()["details"]["validationError"]["fieldViolations"]
+    assert violations
+    assert not any(re.search(r"[\u0600-\u06ff]", v["description"]) for v in violations)
