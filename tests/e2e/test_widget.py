@@ -608,7 +608,7 @@ def test_a_refused_upload_is_shown_and_sends_nothing(widget, staff):
     note = widget.page.locator("inbox-chat-widget .pending-list .note")
     note.wait_for()
     widget.page.wait_for_function(
-        f"() => /not an accepted type/.test({HOST}.querySelector('.pending-list .note').textContent)",
+        f"() => /refused as invalid/.test({HOST}.querySelector('.pending-list .note').textContent)",
         timeout=TIMEOUT * 1000,
     )
     assert Message.objects.count() == 0

@@ -5,7 +5,7 @@
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
-import { ACCEPT, attachmentItem, eventFiles, uploadFile } from "../common/upload.js";
+import { ACCEPT, attachmentItem, bindFileSources, uploadFile } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
 const SEND_ATTEMPTS = 3;
@@ -149,27 +149,12 @@ export class Composer {
       event.preventDefault();
       this.send();
     });
-    this.attach.addEventListener("click", () => this.fileInput.click());
-    this.fileInput.addEventListener("change", () => {
-      this.sendFiles(Array.from(this.fileInput.files || []));
-      this.fileInput.value = "";
-      this.textarea.focus();
-    });
-    this.textarea.addEventListener("paste", (event) => {
-      const files = eventFiles(event);
-      if (!files.length) return;
-      event.preventDefault();
-      this.sendFiles(files);
-    });
-    this.form.addEventListener("dragover", (event) => {
-      event.preventDefault();
-      this.form.classList.add("dropping");
-    });
-    this.form.addEventListener("dragleave", () => this.form.classList.remove("dropping"));
-    this.form.addEventListener("drop", (event) => {
-      event.preventDefault();
-      this.form.classList.remove("dropping");
-      this.sendFiles(eventFiles(event));
+    bindFileSources({
+      button: this.attach,
+      input: this.fileInput,
+      textbox: this.textarea,
+      dropZone: this.form,
+      onFiles: (files) => this.sendFiles(files),
     });
     this.textarea.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -57,7 +57,37 @@ export function attachmentItem(attachment) {
   return { [kind]: { id: attachment.id } };
 }
 
-/** The files of a paste or drop event (screenshots arrive as pasted image files). */
+/**
+ * Every way a surface takes files: its paperclip ``button`` opening the hidden file ``input``,
+ * a paste into ``textbox`` (screenshots arrive as pasted image files) and a drop on
+ * ``dropZone`` (marked ``dropping`` while a drag is over it). ``onFiles(files)`` gets them.
+ */
+export function bindFileSources({ button, input, textbox, dropZone, onFiles }) {
+  button.addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    onFiles(Array.from(input.files || []));
+    input.value = "";
+    textbox.focus();
+  });
+  textbox.addEventListener("paste", (event) => {
+    const files = eventFiles(event);
+    if (!files.length) return;
+    event.preventDefault();
+    onFiles(files);
+  });
+  dropZone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    dropZone.classList.add("dropping");
+  });
+  dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dropping"));
+  dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropZone.classList.remove("dropping");
+    onFiles(eventFiles(event));
+  });
+}
+
+/** The files of a paste or drop event. */
 export function eventFiles(event) {
   const transfer = event.clipboardData || event.dataTransfer;
   return transfer && transfer.files ? Array.from(transfer.files) : [];

@@ -10,7 +10,7 @@
 import { fetchCatalog, gettext, interpolate, setCatalog } from "../common/i18n.js";
 import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
-import { eventFiles } from "../common/upload.js";
+import { bindFileSources } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
@@ -373,28 +373,12 @@ class Widget {
       event.preventDefault();
       this.submit();
     });
-    const sendFiles = (files) => files.forEach((file) => this.composer.sendFile(file));
-    ui.attach.addEventListener("click", () => ui.fileInput.click());
-    ui.fileInput.addEventListener("change", () => {
-      sendFiles(Array.from(ui.fileInput.files || []));
-      ui.fileInput.value = "";
-      ui.input.focus();
-    });
-    ui.input.addEventListener("paste", (event) => {
-      const files = eventFiles(event);
-      if (!files.length) return;
-      event.preventDefault();
-      sendFiles(files);
-    });
-    ui.panel.addEventListener("dragover", (event) => {
-      event.preventDefault();
-      ui.panel.classList.add("dropping");
-    });
-    ui.panel.addEventListener("dragleave", () => ui.panel.classList.remove("dropping"));
-    ui.panel.addEventListener("drop", (event) => {
-      event.preventDefault();
-      ui.panel.classList.remove("dropping");
-      sendFiles(eventFiles(event));
+    bindFileSources({
+      button: ui.attach,
+      input: ui.fileInput,
+      textbox: ui.input,
+      dropZone: ui.panel,
+      onFiles: (files) => files.forEach((file) => this.composer.sendFile(file)),
     });
     window.addEventListener("online", () => this.wake());
     document.addEventListener("visibilitychange", () => {
