@@ -148,3 +148,7 @@ class PermissionDenied(InboxError, status=403, code="PERMISSION_DENIED"):
 
 class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED"):
     default_message = _("This Idempotency-Key was already used with a different request")
+
+
+class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
+    default_message = _("The file is larger than the largest upload accepted")
