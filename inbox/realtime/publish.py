@@ -28,6 +28,7 @@ from inbox.outbox.services import outbox_mark_published, outbox_record
 from inbox.realtime import registry
 from inbox.realtime.groups import group_stream
 from inbox.realtime.layers import bounded
+from inbox.signals import send_event_signals
 
 logger = logging.getLogger("inbox")
 
@@ -53,6 +54,7 @@ def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
         )
     outbox_record(event=event, groups=group_list)
     transaction.on_commit(lambda: _send(group_list, event), robust=True)
+    transaction.on_commit(lambda: send_event_signals(event), robust=True)
 
 
 def _send(groups: list[str], event: dict[str, Any]) -> None:

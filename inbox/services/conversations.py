@@ -17,6 +17,7 @@ from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import publish_on_commit
 from inbox.selectors import follow_merges, one_or_none
 from inbox.services.participants import participant_get_or_create
+from inbox.signals import conversation_created_on_commit
 
 
 def conversation_get_or_create(
@@ -42,7 +43,8 @@ def conversation_get_or_create(
                 conversation = Conversation.objects.create(
                     id=conversation_id, participant=participant, channels=["CHAT"]
                 )
-                return conversation, True
+            conversation_created_on_commit(conversation)
+            return conversation, True
         except IntegrityError:
             pass
     conversation = Conversation.objects.select_related("participant").get(pk=conversation_id)
