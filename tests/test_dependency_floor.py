@@ -32,6 +32,8 @@ SMOKE = [
 
 pytestmark = [
     pytest.mark.slow,
+    # What is proven is the package versions, not the database: one pass is enough.
+    pytest.mark.single_pass,
     pytest.mark.skipif(
         not FLOOR_PYTHON.exists(), reason="no .venv-floor: run `make floor` (make test does)"
     ),

@@ -73,7 +73,8 @@ BUILD_ISOLATION = (
     ["--no-build-isolation"] if int(metadata.version("setuptools").split(".")[0]) >= 77 else []
 )
 
-pytestmark = pytest.mark.slow
+# Its site runs on its own SQLite database and in-memory layer, whatever the pass.
+pytestmark = [pytest.mark.slow, pytest.mark.single_pass]
 
 
 def run(*args: Any, cwd: Path, env: dict[str, str] | None = None) -> str:
