@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from inbox.i18n import js_catalog
 from inbox.models import Message, Participant, conversation_id_for
 from tests.conftest import API, assert_app_error, participant_says
+from tests.test_locale import APP, po_entries
 
 INBOX_PAGE = "/admin/inbox/staffinbox/"
 
@@ -137,7 +138,7 @@ def test_the_status_and_assignment_controls_speak_the_admins_language(staff_user
     for shown in (
         ">Reabrir<",
         ">Marcar como não lida<",
-        ">Encerrada (arquivo)<",
+        ">Fechada (arquivo)<",
         ">Sem responsável<",
     ):
         assert shown in html
@@ -208,3 +209,18 @@ def test_status_and_unread_refusals_speak_the_callers_language(make_visitor, app
     assert (
         body["message"] == "Somente um usuário da equipe tem um cursor de leitura para fazer recuar"
     )
+
+
+@pytest.mark.parametrize("language", ["pt", "ar"])
+def test_no_other_apps_catalog_overrides_ours(language):
+    """Django merges the catalogs of INSTALLED_APPS with the earlier apps winning, and a site
+    lists the admin before inbox: a shipped msgid that Django's admin also translates ("Close")
+    must say what ours says, or the page would show the admin's word for it."""
+    entries = po_entries(APP / "locale" / language / "LC_MESSAGES" / "django.po")
+    with translation.override(language):
+        overridden = {
+            msgid: translation.gettext(msgid)
+            for msgid, (msgstr, _) in entries.items()
+            if translation.gettext(msgid) != msgstr
+        }
+    assert overridden == {}

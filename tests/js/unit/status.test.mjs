@@ -28,9 +28,9 @@ describe("statusLabel", () => {
     setCatalog({
       lang: "pt",
       bidi: false,
-      catalog: { Closed: "Encerrada", "Snoozed until %(time)s": "Adiada até %(time)s" },
+      catalog: { Closed: "Fechada", "Snoozed until %(time)s": "Adiada até %(time)s" },
     });
-    assert.equal(statusLabel({ status: STATUS.CLOSED }), "Encerrada");
+    assert.equal(statusLabel({ status: STATUS.CLOSED }), "Fechada");
     const until = new Date(Date.now() + HOUR).toISOString();
     assert.equal(statusLabel({ status: STATUS.SNOOZED, snoozedUntil: until }), "Adiada até " + formatTime(until));
   });
