@@ -57,9 +57,13 @@ $(FLOOR)/.installed: pyproject.toml $(VENV)/.installed
 
 floor: $(FLOOR)/.installed
 
+# The task worker (db_worker) and the outbox relay run beside the server and stop with it.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py inbox_demo
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py db_worker & \
+	$(PY) manage.py inbox_relay & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install js browser gettext floor

@@ -725,6 +725,9 @@ async def open_stream(
         open_timeout=30,
         max_queue=None,
     )
+    greeting = json.loads(await asyncio.wait_for(socket_.recv(), 30))
+    if greeting.get("type") != "hello":
+        raise RuntimeError(f"expected the server's greeting first: {greeting}")
     await socket_.send(json.dumps(resume or {"type": "resume"}))
     while True:
         frame = json.loads(await asyncio.wait_for(socket_.recv(), 30))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,9 @@ REQUIRED_APPS = {
     "django.contrib.auth": "inbox.E003",
     "django.contrib.contenttypes": "inbox.E004",
     "django.contrib.sessions": "inbox.E005",
+    # The task runner of background work (docs/architecture.md, "Background work").
+    "django_tasks": "inbox.E006",
+    "django_tasks_db": "inbox.E007",
 }
 
 
@@ -35,6 +39,23 @@ def check_installed_apps(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
         for app, check_id in REQUIRED_APPS.items()
         if not apps.is_installed(app)
+    ]
+
+
+@register(Tags.compatibility)
+def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Background work must outlive the request: the database backend and its ``db_worker``."""
+    backend = ((getattr(settings, "TASKS", {}) or {}).get("default") or {}).get("BACKEND", "")
+    if backend == "django_tasks_db.DatabaseBackend":
+        return []
+    return [
+        Warning(
+            f"The default task backend is {backend or 'not set'!r}: inbox's background work "
+            "is run inline or not at all, and nothing retries it.",
+            hint='Set TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}} and '
+            'run `manage.py db_worker` beside the server (README, "Background work").',
+            id="inbox.W003",
+        )
     ]
 
 
@@ -202,6 +223,27 @@ def _cache_alias(value: Any) -> str | None:
     return None
 
 
+def _retry_schedule(value: Any) -> str | None:
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in value)
+    ):
+        return "must be a non-empty list of delays in seconds (numbers of at least 0)"
+    return None
+
+
+def _networks(value: Any) -> str | None:
+    if not isinstance(value, list | tuple):
+        return "must be a list of networks such as '10.0.0.0/8'"
+    for network in value:
+        try:
+            ipaddress.ip_network(network)
+        except (TypeError, ValueError):
+            return f"has {network!r}, which is not a network such as '10.0.0.0/8'"
+    return None
+
+
 SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "BUSINESS_NAME": _text(optional=False),
     "BUSINESS_IMAGE_URL": _text(optional=True),
@@ -215,11 +257,18 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "SOCKET_FRAMES_WINDOW_SECONDS": _number(minimum=0.001, integer=False),
     "SOCKET_MAX_RESUME_CONVERSATIONS": _number(minimum=1, integer=True),
     "SOCKET_RECHECK_SECONDS": _number(minimum=0.001, integer=False),
+    "SOCKET_RESUME_WAIT_SECONDS": _number(minimum=0.001, integer=False),
     "BUSINESS_STREAM_PATH": _stream_path,
     "PARTICIPANT_STREAM_PATH": _stream_path,
     "GROUP_PREFIX": _group_prefix,
     "THROTTLE_RATES": _throttle_rates,
     "THROTTLE_CACHE": _cache_alias,
+    "OUTBOX_RELAY_GRACE_SECONDS": _number(minimum=0, integer=False),
+    "OUTBOX_RELAY_INTERVAL_SECONDS": _number(minimum=0.01, integer=False),
+    "OUTBOX_RETENTION_SECONDS": _number(minimum=1, integer=False),
+    "WEBHOOK_RETRY_SCHEDULE": _retry_schedule,
+    "WEBHOOK_TIMEOUT_SECONDS": _number(minimum=0.1, integer=False),
+    "WEBHOOK_ALLOWED_NETWORKS": _networks,
 }
 
 

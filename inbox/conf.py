@@ -28,8 +28,12 @@ DEFAULTS: dict[str, Any] = {
     # and within this many seconds in the others.
     "API_KEY_CACHE_SECONDS": 5,
     # WebSocket limits. A client frame longer than this many characters closes the socket with
-    # 1009 (the largest legitimate frame is a business resume naming its conversations).
+    # 4009 (the largest legitimate frame is a business resume naming its conversations).
     "SOCKET_MAX_FRAME_CHARS": 64 * 1024,
+    # A socket whose client has not sent ``resume`` this many seconds after the greeting goes
+    # live without a replay (``ready`` with ``"resumed": false``): the events that arrived since
+    # it connected are delivered then, in order. A client that wants its past sends ``resume``.
+    "SOCKET_RESUME_WAIT_SECONDS": 3.0,
     # More than SOCKET_MAX_FRAMES client frames (pings included) within
     # SOCKET_FRAMES_WINDOW_SECONDS close the socket with 4429.
     "SOCKET_MAX_FRAMES": 30,
@@ -63,6 +67,21 @@ DEFAULTS: dict[str, Any] = {
     # The cache holding throttle counters: a shared cache (Redis, database) makes the budgets
     # hold across server processes; the default local-memory cache counts per process.
     "THROTTLE_CACHE": "default",
+    # The outbox relay (``manage.py inbox_relay``) publishes events still unpublished this many
+    # seconds after they were recorded (their process died between commit and publish), looking
+    # every OUTBOX_RELAY_INTERVAL_SECONDS. The grace keeps it from racing the live publish.
+    "OUTBOX_RELAY_GRACE_SECONDS": 2.0,
+    "OUTBOX_RELAY_INTERVAL_SECONDS": 0.5,
+    # Published outbox events are deleted after this many seconds.
+    "OUTBOX_RETENTION_SECONDS": 7 * 24 * 60 * 60,
+    # Webhook attempts: the first at once, then after each failure wait the next of these many
+    # seconds (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); past the last, give up.
+    "WEBHOOK_RETRY_SCHEDULE": [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+    # One attempt waits at most this long for the receiver's answer.
+    "WEBHOOK_TIMEOUT_SECONDS": 15.0,
+    # Networks (CIDR) webhooks may go to although they are loopback, private or link-local; by
+    # default none: such destinations are refused (the SSRF guard, inbox/webhooks/destinations.py).
+    "WEBHOOK_ALLOWED_NETWORKS": [],
 }
 
 

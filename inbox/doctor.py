@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -30,13 +30,19 @@ from django.core import checks as django_checks
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import NoReverseMatch, get_resolver, reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_tasks import TaskResultStatus, task_backends
 
 from inbox.checks import REQUIRED_APPS
+from inbox.conf import inbox_settings
+from inbox.outbox.models import OutboxEvent
 from inbox.realtime import routing
 from inbox.realtime.groups import doctor_group
 from inbox.realtime.layers import bounded, is_in_process
 from inbox.realtime.protocol import CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
+from inbox.tasks import doctor_probe
+from inbox.webhooks.models import WebhookDelivery
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
@@ -55,6 +61,12 @@ PROBE_ENV = "INBOX_DOCTOR_LAYER"
 PROBE_TIMEOUT_SECONDS = 15.0
 # How long a probe message or a handshake answer may take to come back within this process.
 ANSWER_TIMEOUT_SECONDS = 5.0
+# How long a worker may take to run the probe task (db_worker polls every second by default).
+WORKER_TIMEOUT_SECONDS = 5.0
+# Outbox rows not dispatched to webhooks after this long mean no relay is running.
+RELAY_STALE_SECONDS = 30.0
+# Webhook attempts due longer ago than this mean the workers are not keeping up.
+WEBHOOK_LATE_SECONDS = 60.0
 
 
 @dataclass
@@ -82,15 +94,19 @@ def run_checks(
         (check_asgi, ()),
         (check_channel_layer, ()),
         (check_redis, ()),
+        (check_background, ()),
     ]
     results: list[Result] = []
-    database_down = False
+    database_down = migrations_pending = False
     for check, arguments in checks:
         name = check.__name__.removeprefix("check_")
-        if database_down and check in (check_migrations, check_clock_skew):
+        if database_down and check in (check_migrations, check_clock_skew, check_background):
             results.append(
                 Result(name.replace("_", " "), SKIP, "not checked: the database is unreachable")
             )
+            continue
+        if migrations_pending and check is check_background:
+            results.append(Result(name, SKIP, "not checked: migrations are not applied"))
             continue
         try:
             outcome = check(*arguments)
@@ -99,6 +115,8 @@ def run_checks(
         else:
             if check is check_database and isinstance(outcome, Result):
                 database_down = outcome.status == FAIL
+            if check is check_migrations and isinstance(outcome, Result):
+                migrations_pending = outcome.status == FAIL
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results
 
@@ -734,3 +752,76 @@ def _redact(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
     return url
+
+
+# ---------------------------------------------------------------------------------------------
+# Background processes
+
+
+def check_background() -> list[Result]:
+    return [_check_worker(), _check_backlog()]
+
+
+def _check_worker() -> Result:
+    """Enqueue the probe task and wait for a worker to run it."""
+    backend = task_backends["default"]
+    if type(backend).__module__ != "django_tasks_db.backend":
+        return Result(
+            "task worker",
+            FAIL,
+            f"the default task backend is {type(backend).__name__}, not the database backend",
+            fix='TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}',
+        )
+    nonce = uuid.uuid4().hex
+    result = doctor_probe.enqueue(nonce)
+    deadline = time.monotonic() + WORKER_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        result.refresh()
+        if result.status == TaskResultStatus.SUCCESSFUL:
+            waited = WORKER_TIMEOUT_SECONDS - (deadline - time.monotonic())
+            return Result("task worker", OK, f"a worker ran the probe task in {waited:.1f} s")
+        if result.status == TaskResultStatus.FAILED:
+            return Result("task worker", FAIL, "a worker ran the probe task and it failed")
+        time.sleep(0.1)
+    return Result(
+        "task worker",
+        WARN,
+        f"no worker ran the probe task within {WORKER_TIMEOUT_SECONDS:.0f} s: webhooks are not "
+        "delivered (it runs when a worker starts)",
+        fix="Run `python manage.py db_worker` beside the server (make run / make serve do).",
+    )
+
+
+def _check_backlog() -> Result:
+    now = timezone.now()
+    grace = timedelta(seconds=inbox_settings.OUTBOX_RELAY_GRACE_SECONDS + RELAY_STALE_SECONDS)
+    unpublished = OutboxEvent.objects.filter(
+        published_at__isnull=True, created_at__lt=now - grace
+    ).count()
+    undispatched = OutboxEvent.objects.filter(
+        dispatched_at__isnull=True, created_at__lt=now - grace
+    ).count()
+    late = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lt=now - timedelta(seconds=WEBHOOK_LATE_SECONDS),
+    ).count()
+    detail = (
+        f"{unpublished} events unpublished and {undispatched} not dispatched for over "
+        f"{grace.total_seconds():.0f} s; {late} webhook attempts over "
+        f"{WEBHOOK_LATE_SECONDS:.0f} s late"
+    )
+    if unpublished or undispatched:
+        return Result(
+            "background backlog",
+            FAIL,
+            detail,
+            fix="Run `python manage.py inbox_relay` beside the server (make run / make serve do).",
+        )
+    if late:
+        return Result(
+            "background backlog",
+            WARN,
+            detail,
+            fix="The workers are not keeping up: run more `manage.py db_worker`.",
+        )
+    return Result("background backlog", OK, detail)

@@ -126,6 +126,10 @@ class InboxError(Exception):
         super().__init__(self.message)
 
 
+class WebhookEndpointNotFound(InboxError, status=404, code="WEBHOOK_ENDPOINT_NOT_FOUND"):
+    default_message = "No webhook endpoint with this id"
+
+
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
     default_message = _("Conversation not found")
 

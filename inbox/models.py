@@ -377,3 +377,8 @@ class StaffInbox(Conversation):
         proxy = True
         verbose_name = _("staff inbox")
         verbose_name_plural = _("staff inbox")
+
+
+# Models of the app's sub-packages, imported so that Django registers them under ``inbox``.
+from inbox.outbox.models import OutboxEvent  # noqa: E402, F401
+from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -4,7 +4,9 @@
 
 Fills in the environment the profile needs (see docs/deployment.md), creates the PostgreSQL
 database if it does not exist, migrates, collects static files (served by whitenoise), runs
-``manage.py check --deploy`` and then replaces itself with ``uvicorn --workers N``.
+``manage.py check --deploy`` and then runs ``uvicorn --workers N`` with the background processes
+beside it (``manage.py db_worker``, the task worker, and ``manage.py inbox_relay``, the outbox
+relay); when any of them exits, the others are stopped too.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -104,6 +108,42 @@ def uvicorn_command(*, workers: int, host: str, port: int) -> list[str]:
     return command
 
 
+def background_commands() -> list[list[str]]:
+    """The processes that run beside the web server: the task worker and the outbox relay."""
+    manage = [sys.executable, "manage.py"]
+    return [manage + ["db_worker", "--no-reload"], manage + ["inbox_relay"]]
+
+
+def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Run ``commands`` side by side until one exits or a SIGTERM/SIGINT arrives, then stop
+    them all; returns the exit status of the first to exit (0 when stopped by a signal)."""
+    processes = [subprocess.Popen(command, env=env) for command in commands]
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    while not stopping:
+        exited = [process for process in processes if process.poll() is not None]
+        if exited:
+            status = exited[0].returncode
+            break
+        time.sleep(0.2)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return status
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 2)))
@@ -128,11 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     command = uvicorn_command(workers=args.workers, host=args.host, port=args.port)
     print(
         f"serve: {args.workers} uvicorn workers on http://{args.host}:{args.port}/ "
-        f"(DEBUG off, {urlsplit(env['DATABASE_URL']).scheme}, Redis channel layer)",
+        f"(DEBUG off, {urlsplit(env['DATABASE_URL']).scheme}, Redis channel layer), "
+        "with db_worker and inbox_relay beside them",
         flush=True,
     )
-    executable = shutil.which(command[0]) or command[0]
-    os.execve(executable, command, env)
+    command[0] = shutil.which(command[0]) or command[0]
+    sys.exit(supervise([command, *background_commands()], env))
 
 
 if __name__ == "__main__":

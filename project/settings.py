@@ -7,6 +7,7 @@ to channels-redis, so the scaled profile is configuration only.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "inbox",
 ]
 
@@ -143,6 +146,9 @@ else:
         }
     }
 
+# Background work runs on the database task backend; `manage.py db_worker` runs it (README).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -179,9 +185,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-INBOX = {
+INBOX: dict[str, Any] = {
     "BUSINESS_NAME": os.environ.get("INBOX_BUSINESS_NAME", "Demo Shop"),
+    # Webhook destinations on these networks pass the SSRF guard (comma-separated CIDRs; the
+    # webhook tests allow their loopback receiver with 127.0.0.0/8).
+    "WEBHOOK_ALLOWED_NETWORKS": [
+        network
+        for network in os.environ.get("INBOX_WEBHOOK_ALLOWED_NETWORKS", "").split(",")
+        if network
+    ],
 }
+if os.environ.get("INBOX_WEBHOOK_RETRY_SCHEDULE"):
+    # Seconds, comma-separated: the tests shorten the production schedule to a few seconds.
+    INBOX["WEBHOOK_RETRY_SCHEDULE"] = [
+        float(delay) for delay in os.environ["INBOX_WEBHOOK_RETRY_SCHEDULE"].split(",")
+    ]
+if os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS"):
+    INBOX["WEBHOOK_TIMEOUT_SECONDS"] = float(os.environ["INBOX_WEBHOOK_TIMEOUT_SECONDS"])
 
 LOGGING = {
     "version": 1,

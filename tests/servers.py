@@ -15,7 +15,12 @@ cluster, so clusters and other test runs on the same Redis never see each other'
 wait is bounded; processes are killed and their logs kept in ``cluster.log_dir`` until the end.
 
 ``AsgiServer`` is one such process on whatever database its environment names (the browser
-tests run it on pytest's own test database: tests/e2e/conftest.py).
+tests run it on pytest's own test database: tests/e2e/conftest.py). It is uvicorn unless
+``server="daphne"`` (what ``manage.py runserver`` serves with, under ``make run``): the two
+differ in what they refuse before the app sees anything (docs/deployment.md), so tests of those
+edges run on both (``SERVERS``). ``background=True`` also starts what runs beside the servers in
+production: the task worker (``manage.py db_worker``) and the outbox relay
+(``manage.py inbox_relay``), as real processes on the same database.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 180.0
+SERVERS = ("uvicorn", "daphne")
 
 
 def free_port() -> int:
@@ -174,14 +180,31 @@ def _server_database(scratch: Path) -> Iterator[dict[str, str]]:
 # ASGI servers ------------------------------------------------------------------------------
 
 
+def server_command(server: str, port: int, *, quiet: bool) -> list[str]:
+    """The command line serving ``project.asgi:application`` on ``127.0.0.1:port`` with
+    ``server`` ("uvicorn" or "daphne"); ``quiet``: no access log."""
+    if server == "uvicorn":
+        command = ["uvicorn", "project.asgi:application", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--log-level", "warning"]
+        return [sys.executable, "-m", *command, *(("--no-access-log",) if quiet else ())]
+    if server == "daphne":
+        command = ["daphne", "-b", "127.0.0.1", "-p", str(port)]
+        command += ["--access-log", os.devnull] if quiet else []
+        return [sys.executable, "-m", *command, "project.asgi:application"]
+    raise ValueError(f"unknown server {server!r}")
+
+
 @dataclass
 class AsgiServer:
-    """``uvicorn project.asgi:application`` on a free loopback port with ``env`` (which names
-    its database and channel layer), logging to ``log_path``; ``extra_args`` go to uvicorn."""
+    """``project.asgi:application`` served by ``server`` on a free loopback port with ``env``
+    (which names its database and channel layer), logging to ``log_path``; ``extra_args`` go to
+    the server's command line."""
 
     env: dict[str, str]
     log_path: Path
     extra_args: tuple[str, ...] = ()
+    server: str = "uvicorn"
+    quiet: bool = False
     port: int = 0
     process: subprocess.Popen[Any] | None = None
 
@@ -200,19 +223,7 @@ class AsgiServer:
             port = free_port()
             with self.log_path.open("ab") as log:
                 process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "project.asgi:application",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "--log-level",
-                        "warning",
-                        *self.extra_args,
-                    ],
+                    [*server_command(self.server, port, quiet=self.quiet), *self.extra_args],
                     cwd=ROOT,
                     env=self.env,
                     stdout=log,
@@ -222,7 +233,7 @@ class AsgiServer:
                 _wait_until(
                     lambda port=port, process=process: _answers(port) or process.poll() is not None,
                     timeout=STARTUP_TIMEOUT,
-                    what=f"uvicorn on port {port}",
+                    what=f"{self.server} on port {port}",
                 )
             except TimeoutError as error:
                 _stop(process)
@@ -230,7 +241,7 @@ class AsgiServer:
             if process.poll() is None:
                 self.port, self.process = port, process
                 return self
-        raise RuntimeError(f"uvicorn did not start:\n{self.log()}")
+        raise RuntimeError(f"{self.server} did not start:\n{self.log()}")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -246,7 +257,9 @@ class AsgiServer:
 class ServerCluster:
     env: dict[str, str]
     log_dir: Path
+    server: str = "uvicorn"
     servers: list[AsgiServer] = field(default_factory=list)
+    background: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     @property
     def processes(self) -> list[subprocess.Popen[Any]]:
@@ -285,20 +298,47 @@ class ServerCluster:
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')}"
-            for path in sorted(self.log_dir.glob("server-*.log"))
+            for path in sorted(self.log_dir.glob("*.log"))
         )
 
-    def _start_one(self, index: int) -> None:
+    def _start_one(self, index: int, extra_env: dict[str, str] | None = None) -> None:
         server = AsgiServer(
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             log_path=self.log_dir / f"server-{index}.log",
-            extra_args=("--no-access-log", "--lifespan", "off"),
+            extra_args=("--lifespan", "off") if self.server == "uvicorn" else (),
+            server=self.server,
+            quiet=True,
         )
         self.servers.append(server.start())
+
+    def start_background(self) -> None:
+        """The task worker and the outbox relay, as `make run` starts them."""
+        self.start_worker()
+        self._start_command("relay", ["inbox_relay"])
+
+    def start_worker(self) -> subprocess.Popen[Any]:
+        """One more task worker (``manage.py db_worker``) on the cluster's database."""
+        return self._start_command(
+            "worker", ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"]
+        )
+
+    def _start_command(self, name: str, command: list[str]) -> subprocess.Popen[Any]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.background.append(process)
+        return process
 
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+        for process in self.background:
+            _stop(process)
 
 
 def _answers(port: int) -> bool:
@@ -312,10 +352,18 @@ def _answers(port: int) -> bool:
 
 @contextlib.contextmanager
 def asgi_servers(
-    count: int = 2, *, redis_url: str | None = None, extra_env: dict[str, str] | None = None
+    count: int = 2,
+    *,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    server: str = "uvicorn",
+    server_env: dict[int, dict[str, str]] | None = None,
+    background: bool = False,
 ) -> Iterator[ServerCluster]:
-    """Start ``count`` uvicorn processes on free loopback ports sharing a fresh database and a
-    Redis channel layer (``redis_url``, else ``REDIS_URL``, else the machine's Redis)."""
+    """Start ``count`` ``server`` processes (uvicorn or daphne) on free loopback ports sharing a
+    fresh database and a Redis channel layer (``redis_url``, else ``REDIS_URL``, else the
+    machine's Redis); ``server_env[i]`` is added to server ``i``'s environment only (a fault
+    hook), and ``background`` starts the task worker and the outbox relay too."""
     with tempfile.TemporaryDirectory(prefix="inbox-servers-") as scratch_name:
         scratch = Path(scratch_name)
         with _server_database(scratch) as database_env:
@@ -332,11 +380,13 @@ def asgi_servers(
                 **database_env,
                 **(extra_env or {}),
             )
-            cluster = ServerCluster(env=env, log_dir=scratch)
+            cluster = ServerCluster(env=env, log_dir=scratch, server=server)
             cluster.manage("migrate", "--noinput")
             try:
                 for index in range(count):
-                    cluster._start_one(index)
+                    cluster._start_one(index, (server_env or {}).get(index))
+                if background:
+                    cluster.start_background()
                 yield cluster
             finally:
                 cluster.stop()

@@ -194,3 +194,50 @@ def test_model_admins_search_filter_and_stay_read_only(admin_client, make_conver
         assert response.status_code == 200
     assert admin_client.get("/admin/inbox/conversation/add/").status_code == 403
     assert admin_client.get("/admin/inbox/participant/add/").status_code == 403
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    return {
+        name: sources
+        for name, *sources in (directive.split() for directive in policy.split(";") if directive)
+    }
+
+
+def _inline_code(html: str) -> list[str]:
+    """Executable inline scripts, inline <style> elements and style / on* attributes: what a
+    policy without 'unsafe-inline' refuses (JSON data blocks are not executed)."""
+    scripts = [
+        tag
+        for tag in re.findall(r"<script\b[^>]*>", html)
+        if "src=" not in tag and 'type="application/json"' not in tag
+    ]
+    return scripts + re.findall(r"<style\b", html) + re.findall(r"\s(?:style|on[a-z]+)=", html)
+
+
+def test_the_staff_page_has_a_strict_content_security_policy(staff_browser, settings):
+    settings.ALLOWED_HOSTS = ["inbox.example.com"]
+    response = staff_browser.get(INBOX_PAGE, HTTP_HOST="inbox.example.com")
+    directives = _directives(response.headers["Content-Security-Policy"])
+    assert directives["default-src"] == ["'none'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["style-src"] == ["'self'"]
+    assert directives["connect-src"] == [
+        "'self'",
+        "ws://inbox.example.com",
+        "wss://inbox.example.com",
+    ]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    # Nothing the policy refuses is on the page.
+    assert _inline_code(response.content.decode()) == []
+
+
+def test_static_files_on_another_origin_are_allowed_by_the_policy(staff_browser, settings):
+    settings.STATIC_URL = "https://cdn.example.net/static/"
+    directives = _directives(staff_browser.get(INBOX_PAGE).headers["Content-Security-Policy"])
+    for name in ("script-src", "style-src", "img-src", "font-src"):
+        assert "https://cdn.example.net" in directives[name], name
+
+
+def test_only_the_staff_page_gets_the_policy(staff_browser):
+    assert "Content-Security-Policy" not in staff_browser.get("/admin/").headers

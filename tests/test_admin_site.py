@@ -11,7 +11,15 @@ from django.test import Client
 from django.urls import include, path, reverse
 
 from inbox.admin import register_admin
-from inbox.models import App, Conversation, Message, Participant, StaffInbox
+from inbox.models import (
+    App,
+    Conversation,
+    Message,
+    Participant,
+    StaffInbox,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 second_site = admin.AdminSite(name="second")
 register_admin(second_site)
@@ -26,7 +34,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 
 def test_every_model_admin_is_on_both_sites():
-    for model in (Participant, Conversation, Message, App, StaffInbox):
+    for model in (
+        Participant,
+        Conversation,
+        Message,
+        App,
+        StaffInbox,
+        WebhookEndpoint,
+        WebhookDelivery,
+    ):
         assert second_site.is_registered(model), model
         assert admin.site.is_registered(model), model
         assert type(second_site.get_model_admin(model)) is type(admin.site.get_model_admin(model))

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from inbox.identity import visitor_token_issue
 from project.asgi import application
 from tests.conftest import API, assert_app_error, field_violations, participant_says
+from tests.test_realtime import greeted
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
@@ -199,8 +200,7 @@ async def test_button_interacted_reaches_the_business_stream_only(
         headers=[ORIGIN],
     )
     for communicator in (business, participant):
-        connected, _ = await communicator.connect(timeout=TIMEOUT)
-        assert connected
+        await greeted(communicator)
         await communicator.send_json_to({"type": "resume"})
         assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "ready"
 
@@ -231,8 +231,7 @@ async def test_a_refused_press_publishes_nothing(make_visitor, app_client, app_k
     business = WebsocketCommunicator(
         application, "/ws/inbox/business/", headers=[ORIGIN, (b"authorization", app_key.encode())]
     )
-    connected, _ = await business.connect(timeout=TIMEOUT)
-    assert connected
+    await greeted(business)
     await business.send_json_to({"type": "resume"})
     assert (await business.receive_json_from(timeout=TIMEOUT))["type"] == "ready"
 

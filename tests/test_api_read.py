@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from inbox.models import Conversation, Participant, ReadCursor, user_wire_id
 from project.asgi import application
 from tests.conftest import API, assert_app_error, field_violations, run_concurrently
+from tests.test_realtime import greeted
 
 TIMEOUT = 5
 
@@ -183,8 +184,7 @@ async def test_a_move_is_pushed_to_the_business_stream_once(
     staff = APIClient()
     await sync_to_async(staff.force_login)(staff_user)
     communicator = await sync_to_async(business_socket)(staff_user)
-    connected, _ = await communicator.connect(timeout=TIMEOUT)
-    assert connected
+    await greeted(communicator)
     try:
         await communicator.send_json_to({"type": "resume"})
         assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "ready"

@@ -5,12 +5,19 @@ not on the first request; unknown keys warn; a missing channel layer is flagged 
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from inbox.checks import SETTING_RULES, check_channel_layer, check_inbox_settings
+from inbox.checks import (
+    SETTING_RULES,
+    check_channel_layer,
+    check_inbox_settings,
+    check_installed_apps,
+    check_task_backend,
+)
 from inbox.conf import DEFAULTS
 
 
@@ -42,6 +49,8 @@ def test_the_demo_settings_pass() -> None:
         ("REPLAY_LIMIT", 2.5),
         ("VISITOR_TOKEN_MAX_AGE", -1),
         ("SOCKET_RECHECK_SECONDS", 0),
+        ("SOCKET_RESUME_WAIT_SECONDS", 0),
+        ("SOCKET_RESUME_WAIT_SECONDS", "3s"),
         ("RESUME_WINDOW_SECONDS", None),
         ("GROUP_PREFIX", "in box"),
         ("GROUP_PREFIX", "x" * 51),
@@ -49,6 +58,9 @@ def test_the_demo_settings_pass() -> None:
         ("BUSINESS_NAME", None),
         ("BUSINESS_IMAGE_URL", 3),
         ("THROTTLE_CACHE", "nosuchcache"),
+        ("OUTBOX_RELAY_GRACE_SECONDS", -1),
+        ("OUTBOX_RELAY_INTERVAL_SECONDS", 0),
+        ("OUTBOX_RETENTION_SECONDS", "7d"),
     ],
 )
 def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
@@ -64,6 +76,7 @@ def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
     [
         ("THROTTLE_RATES", {"visitor": None, "app": "100/min", "staff": "5/h", "member": "1/day"}),
         ("SOCKET_RECHECK_SECONDS", 0.5),
+        ("SOCKET_RESUME_WAIT_SECONDS", 0.25),
         ("BUSINESS_IMAGE_URL", "https://example.com/logo.png"),
         ("GROUP_PREFIX", "site-a.inbox_2"),
         ("RESUME_WINDOW_SECONDS", 0),
@@ -96,6 +109,26 @@ def test_a_missing_channel_layer_is_flagged_without_deploy() -> None:
     with override_settings(CHANNEL_LAYERS={}):
         assert ids(check_channel_layer()) == ["inbox.W001"]
         assert "inbox.W001" in ids(checks.run_checks(include_deployment_checks=False))
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [{}, {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}],
+)
+def test_a_task_backend_other_than_the_database_warns(tasks: dict[str, Any]) -> None:
+    with override_settings(TASKS=tasks):
+        messages = check_task_backend()
+    assert ids(messages) == ["inbox.W003"]
+    assert "db_worker" in messages[0].hint
+
+
+def test_the_task_runner_apps_are_required() -> None:
+    with override_settings(
+        INSTALLED_APPS=[
+            app for app in settings.INSTALLED_APPS if app not in {"django_tasks", "django_tasks_db"}
+        ]
+    ):
+        assert ids(check_installed_apps()) == ["inbox.E006", "inbox.E007"]
 
 
 def test_a_channel_layer_backend_that_cannot_be_imported_is_an_error() -> None:

@@ -223,6 +223,9 @@ ENDPOINTS = {
     "/v2/conversations/{conversation_id}": {"get"},
     "/v2/messages": {"get", "post"},
     "/v2/visitors": {"post"},
+    "/v2/webhooks/endpoints": {"get", "post"},
+    "/v2/webhooks/endpoints/{id}": {"get", "patch", "delete"},
+    "/v2/webhooks/endpoints/{id}/rotate-secret": {"post"},
 }
 
 

@@ -51,3 +51,15 @@ def test_every_home_page_link_resolves_for_staff(staff_user: Any) -> None:
     _follow_every_link(client, "/")
     staff_page = client.get("/admin/inbox/staffinbox/")
     assert staff_page.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_demo_home_page_serves_the_widget_under_a_strict_policy() -> None:
+    from tests.test_admin import _directives, _inline_code
+
+    response = Client().get("/")
+    directives = _directives(response.headers["Content-Security-Policy"])
+    for name in ("script-src", "style-src"):
+        assert directives[name] == ["'self'"], name
+    assert "data-inbox-widget" in response.content.decode()
+    assert _inline_code(response.content.decode()) == []

@@ -175,6 +175,9 @@ def test_serve_runs_the_scaled_profile(tmp_path: Path) -> None:
         assert static.status_code == 200
         assert "text/css" in static.headers["content-type"]
         assert "2 uvicorn workers" in output
+        # The task worker and the outbox relay run beside the servers.
+        assert "Starting worker" in output
+        assert "inbox_relay: publishing stale outbox events" in output
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -218,3 +221,30 @@ def test_collected_modules_import_each_other_by_their_hashed_names(tmp_path: Pat
             todo.append(resolved)
     # Between them the two entries reach every module the app ships.
     assert len(seen) == len(list((ROOT / "inbox/static/inbox").rglob("*.js")))
+
+
+def test_make_serve_never_runs_with_debug_on(tmp_path: Path) -> None:
+    """`make serve` runs project.serve, whose environment turns DEBUG off whatever the caller
+    set (a foreign Host would otherwise get Django's debug page, settings and all)."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nserve:", 1)[1].split("\n\n", 1)[0]
+    assert "-m project.serve" in recipe
+    env = serve.profile_environment(
+        {"DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": "k" * 50, "DATABASE_URL": "postgres://db/x"}
+    )
+    result = _import_settings({key: value for key, value in env.items() if key.startswith("DJ")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "False"
+
+
+def test_the_deployment_docs_never_turn_debug_on() -> None:
+    """Every server the deployment guide starts is `make serve` / project.serve (DEBUG forced
+    off) or says DJANGO_DEBUG=0; no example turns DEBUG on."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    blocks = re.findall(r"```(?:sh|bash|ini|python)?\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        assert not re.search(r"DJANGO_DEBUG=(1|true|yes|on)\b|DEBUG\s*=\s*True", block, re.I)
+        for line in block.splitlines():
+            if re.search(r"\b(uvicorn|daphne|gunicorn|runserver)\b", line) and "serve" not in line:
+                assert "DJANGO_DEBUG=0" in block, line

@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
-from tests.servers import RedisServer, free_port, redis_server
+from tests.servers import RedisServer, asgi_servers, free_port, redis_server
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -90,8 +90,12 @@ def test_healthy_installation_passes() -> None:
         "websocket routes",
         "channel layer",
         "redis",
+        "background backlog",
     ):
         assert line(output, name).startswith("[  OK]"), output
+    # No worker runs beside pytest: the probe task waits in vain (see the multiprocess test).
+    assert line(output, "task worker").startswith("[WARN]"), output
+    assert "manage.py db_worker" in line(output, "task worker")
     assert "/ws/inbox/business/ → closed 4401" in output
     assert "/ws/inbox/participant/ → closed 4401" in output
     assert "0 failed" in output
@@ -114,8 +118,8 @@ def test_redis_down_fails_with_what_to_fix() -> None:
     assert line(output, "redis").startswith("[FAIL]")
     assert "fix: Start Redis" in line(output, "redis")
     assert line(output, "channel layer").startswith("[FAIL]")
-    # The consumers refuse sockets with 1013 while the layer is down; the doctor says why.
-    assert "1013" in line(output, "websocket routes")
+    # The consumers refuse sockets with 4013 while the layer is down; the doctor says why.
+    assert "4013" in line(output, "websocket routes")
 
 
 def test_no_channel_layer_fails() -> None:
@@ -199,4 +203,15 @@ def test_a_check_that_raises_is_a_failed_check() -> None:
         assert result.startswith("[FAIL]") and "the check itself failed" in result, output
         assert "ConnectionDoesNotExist" in result
     assert line(output, "asgi").startswith("[  OK]"), output
-    assert "11 checks: 3 failed" in output
+    # The background checks read the task backend's database (the default), not --database.
+    assert "13 checks: 3 failed" in output
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_a_running_worker_and_relay_pass_the_background_checks() -> None:
+    with asgi_servers(1, background=True) as cluster:
+        output = cluster.manage("inbox_doctor")
+    assert line(output, "task worker").startswith("[  OK]"), output
+    assert "a worker ran the probe task" in output
+    assert line(output, "background backlog").startswith("[  OK]"), output

@@ -359,6 +359,7 @@ def test_rest_with_an_api_key_and_a_live_event_on_the_business_socket(site):
         origin=f"http://127.0.0.1:{site['port']}",
         open_timeout=TIMEOUT,
     ) as stream:
+        assert json.loads(stream.recv(timeout=TIMEOUT))["type"] == "hello"
         stream.send(json.dumps({"type": "resume"}))
         assert json.loads(stream.recv(timeout=TIMEOUT))["type"] == "ready"
 

@@ -140,6 +140,7 @@ def test_application_errors_keep_their_wire_codes():
         "IdentityDoesNotMatch": (403, "IDENTITY_DOES_NOT_MATCH"),
         "PermissionDenied": (403, "PERMISSION_DENIED"),
         "IdempotencyConflict": (409, "IDEMPOTENCY_KEY_REUSED"),
+        "WebhookEndpointNotFound": (404, "WEBHOOK_ENDPOINT_NOT_FOUND"),
     }
 
 

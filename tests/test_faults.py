@@ -107,8 +107,15 @@ async def committed_messages(
 
 
 def make_clients(
-    cluster: ServerCluster, key: str, conversations: list[tuple[str, str]], business: int
+    cluster: ServerCluster,
+    key: str,
+    conversations: list[tuple[str, str]],
+    business: int,
+    *,
+    home: int | None = None,
 ) -> list[Client]:
+    """``business`` business clients and one visitor per conversation, spread over the servers
+    (all on server ``home`` when given)."""
     clients = [
         Client(
             f"business-{index}",
@@ -117,7 +124,7 @@ def make_clients(
             path=BUSINESS,
             key=key,
             conversations={conversation_id for conversation_id, _ in conversations},
-            home=index % len(cluster.urls),
+            home=index % len(cluster.urls) if home is None else home,
         )
         for index in range(business)
     ]
@@ -129,7 +136,7 @@ def make_clients(
             path=PARTICIPANT,
             token=token,
             conversations={conversation_id},
-            home=(index + 1) % len(cluster.urls),
+            home=(index + 1) % len(cluster.urls) if home is None else home,
         )
         for index, (conversation_id, token) in enumerate(conversations)
     ]

@@ -2,7 +2,7 @@
 identity (429 + Retry-After), and the WebSocket limits at their boundaries (a frame just under
 the size cap is served, a resume of exactly REPLAY_LIMIT messages is replayed and one more is a
 ``reset``, a business resume naming too many conversations is refused). The plain over-limit
-socket cases (1009, 4429, reset) are in tests/test_realtime_resume.py.
+socket cases (4009, 4429, reset) are in tests/test_realtime_resume.py.
 
 Each over-limit request is answered in Wix's envelope and changes nothing.
 """
@@ -30,6 +30,7 @@ from inbox.realtime import protocol
 from project.asgi import application
 from tests.conftest import API, assert_app_error, participant_says, text_message
 from tests.servers import ServerCluster, asgi_servers
+from tests.test_realtime import greeted
 
 TIMEOUT = 5
 
@@ -247,7 +248,7 @@ async def closed_with(communicator: WebsocketCommunicator) -> int | None:
 @pytest.mark.django_db(transaction=True)
 async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
     communicator = ws("/ws/inbox/participant/", visitor_token_issue(uuid.uuid4()))
-    assert (await communicator.connect(timeout=TIMEOUT))[0]
+    await greeted(communicator)
     frame = {"type": "ping", "pad": ""}
     frame["pad"] = "x" * (conf.inbox_settings.SOCKET_MAX_FRAME_CHARS - len(json.dumps(frame)))
     await communicator.send_to(text_data=json.dumps(frame))
@@ -258,7 +259,7 @@ async def test_a_frame_just_under_the_size_limit_is_answered() -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_a_business_resume_naming_too_many_conversations_is_refused(app_key: str) -> None:
     communicator = ws("/ws/inbox/business/", app_key)
-    assert (await communicator.connect(timeout=TIMEOUT))[0]
+    await greeted(communicator)
     limit = conf.inbox_settings.SOCKET_MAX_RESUME_CONVERSATIONS
     named = {str(uuid.uuid4()): "1" for _ in range(limit + 1)}
     await communicator.send_json_to({"type": "resume", "conversations": named})
@@ -273,7 +274,7 @@ async def test_a_business_resume_naming_too_many_conversations_is_refused(app_ke
 @pytest.mark.django_db(transaction=True)
 async def test_socket_limits_are_settings(app_key: str) -> None:
     """Lowered in INBOX, each socket limit is enforced at its new value: a frame of exactly
-    SOCKET_MAX_FRAME_CHARS is answered and one more character closes with 1009; a resume naming
+    SOCKET_MAX_FRAME_CHARS is answered and one more character closes with 4009; a resume naming
     SOCKET_MAX_RESUME_CONVERSATIONS + 1 conversations is refused; frame
     SOCKET_MAX_FRAMES + 1 within the window closes with 4429."""
     limits = {
@@ -286,7 +287,7 @@ async def test_socket_limits_are_settings(app_key: str) -> None:
         exact = {"type": "ping", "pad": ""}
         exact["pad"] = "x" * (300 - len(json.dumps(exact)))
         communicator = ws("/ws/inbox/business/", app_key)
-        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await greeted(communicator)
         await communicator.send_to(text_data=json.dumps(exact))  # frame 1
         assert await communicator.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
         named = {str(uuid.uuid4()): "1" for _ in range(3)}
@@ -302,9 +303,9 @@ async def test_socket_limits_are_settings(app_key: str) -> None:
         await communicator.disconnect()
 
         communicator = ws("/ws/inbox/business/", app_key)
-        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await greeted(communicator)
         await communicator.send_to(text_data=json.dumps({**exact, "pad": exact["pad"] + "x"}))
-        assert await closed_with(communicator) == 1009
+        assert await closed_with(communicator) == 4009
         await communicator.disconnect()
 
 
@@ -321,7 +322,7 @@ async def test_resume_replays_at_most_replay_limit_messages(
         await sync_to_async(participant_says)(client, f"missed {index}")
     with override_settings(INBOX=inbox_settings(REPLAY_LIMIT=5, RESUME_WINDOW_SECONDS=0)):
         communicator = ws("/ws/inbox/participant/", token)
-        assert (await communicator.connect(timeout=TIMEOUT))[0]
+        await greeted(communicator)
         await communicator.send_json_to({"type": "resume", "sequence": first["sequence"]})
         frames = []
         while True:

@@ -26,6 +26,7 @@ from tests.conftest import (
     text_draft,
     text_message,
 )
+from tests.test_realtime import greeted
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
@@ -298,8 +299,7 @@ def test_the_business_lists_a_merged_away_thread_through_its_old_id(
 
 
 async def _ready(communicator: WebsocketCommunicator) -> None:
-    connected, _ = await communicator.connect(timeout=TIMEOUT)
-    assert connected
+    await greeted(communicator)
     await communicator.send_json_to({"type": "resume"})
     assert (await communicator.receive_json_from(timeout=TIMEOUT))["type"] == "ready"
 

@@ -249,7 +249,7 @@ async def _outage_scenario(cluster: ServerCluster, redis: RedisServer) -> None:
             stopped = time.monotonic()
             # REST keeps answering 200 while the layer is gone (send() asserts the status)...
             await send_round("during", 6)
-            # ...and a handshake gets a clean 1013, not an HTTP 500.
+            # ...and a handshake gets a clean 4013, not an HTTP 500.
             async with connect(
                 cluster.ws_urls[0] + BUSINESS,
                 origin=cluster.origins[0],  # type: ignore[arg-type]
@@ -258,7 +258,7 @@ async def _outage_scenario(cluster: ServerCluster, redis: RedisServer) -> None:
             ) as refused:
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     await asyncio.wait_for(refused.recv(), TIMEOUT)
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4013
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - stopped)))
             redis.start()
 

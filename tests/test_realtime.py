@@ -3,6 +3,7 @@ which socket receives which event."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -18,8 +19,10 @@ from django.db import connections
 from django.test import Client
 
 from inbox import services
+from inbox.conf import inbox_settings
 from inbox.identity import VISITOR_TOKEN_PREFIX, VISITOR_TOKEN_SALT, visitor_token_issue
 from inbox.models import App, Participant, conversation_id_for, user_wire_id
+from inbox.realtime import protocol
 from inbox.realtime.middleware import SCOPE_CALLER, InboxCredentialMiddleware
 from project.asgi import application
 from tests.conftest import API, text_message
@@ -52,14 +55,37 @@ def session_cookie(user: Any) -> tuple[bytes, bytes]:
     return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={value}".encode())
 
 
+def assert_greeting(frame: dict[str, Any]) -> None:
+    """The server's first frame on an accepted socket (docs/events.md, "hello")."""
+    assert frame["type"] == "hello", frame
+    assert frame["protocol"] == protocol.PROTOCOL_VERSION
+    assert frame["stream"] in ("business", "participant")
+    assert frame["heartbeatSeconds"] == protocol.HEARTBEAT_SECONDS
+    assert frame["next"] == "resume"
+    assert frame["resumeWaitSeconds"] == inbox_settings.SOCKET_RESUME_WAIT_SECONDS
+
+
+async def greeted(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    """Connect and read the greeting; returns it."""
+    connected, code = await communicator.connect(timeout=TIMEOUT)
+    assert connected, code
+    frame = await communicator.receive_json_from(timeout=TIMEOUT)
+    assert_greeting(frame)
+    return frame
+
+
 async def open_socket(communicator: WebsocketCommunicator) -> int | None:
-    """Connect; returns None when the socket stays open, or the close code it got."""
+    """Connect; returns None when the socket is greeted and stays open, or the close code it
+    got (a refused socket is closed without a greeting)."""
     connected, code = await communicator.connect(timeout=TIMEOUT)
     if not connected:
         return code
-    if await communicator.receive_nothing(timeout=0.3):
-        return None
     output = await communicator.receive_output(timeout=TIMEOUT)
+    if output["type"] == "websocket.send":
+        assert_greeting(json.loads(output["text"]))
+        if await communicator.receive_nothing(timeout=0.3):
+            return None
+        output = await communicator.receive_output(timeout=TIMEOUT)
     assert output["type"] == "websocket.close", output
     return output.get("code")
 

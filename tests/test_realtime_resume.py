@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket as socketlib
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tests.test_realtime import (  # noqa: F401 - close_worker_connections is an
     TIMEOUT,
     close_worker_connections,
     collect,
+    greeted,
     next_event,
     open_socket,
     resume,
@@ -221,13 +223,13 @@ async def test_client_frames_are_checked(app_key):
     await communicator.disconnect()
 
 
-async def test_a_frame_too_big_closes_with_1009(app_key):
+async def test_a_frame_too_big_closes_with_4009(app_key):
     communicator = business_socket(app_key)
     assert await open_socket(communicator) is None
     await communicator.send_to(text_data='{"type": "ping", "pad": "' + "x" * 70_000 + '"}')
     assert (await communicator.receive_output(timeout=TIMEOUT)) == {
         "type": "websocket.close",
-        "code": 1009,
+        "code": 4009,
     }
     await communicator.disconnect()
 
@@ -265,9 +267,9 @@ def unreachable_redis(settings: Any) -> None:
     }
 
 
-async def test_a_handshake_while_the_layer_is_down_is_closed_with_1013(app_key, unreachable_redis):
+async def test_a_handshake_while_the_layer_is_down_is_closed_with_4013(app_key, unreachable_redis):
     communicator = business_socket(app_key)
-    assert await open_socket(communicator) == 1013
+    assert await open_socket(communicator) == 4013
     await communicator.disconnect()
 
 
@@ -309,3 +311,76 @@ def test_polling_by_rest_from_the_resume_cursor_misses_nothing(app_client, send,
                 sent.append(send(conversation.pk, "internal", visibility="BUSINESS"))
     assert polled == sent
     assert cursor is not None
+
+
+# A client that never sends resume ------------------------------------------------------------
+
+
+@pytest.fixture
+def short_resume_wait(settings: Any) -> float:
+    wait = 0.5
+    settings.INBOX = {**getattr(settings, "INBOX", {}), "SOCKET_RESUME_WAIT_SECONDS": wait}
+    return wait
+
+
+async def frames_until_ready(communicator: Any) -> list[dict[str, Any]]:
+    frames = []
+    while not frames or frames[-1]["type"] != "ready":
+        frames.append(await communicator.receive_json_from(timeout=TIMEOUT))
+    return frames
+
+
+@pytest.mark.parametrize("stream", [BUSINESS, PARTICIPANT])
+async def test_the_first_frame_greets_the_client(stream, visitor, app_key):
+    path = visitor["path"] if stream == PARTICIPANT else stream
+    headers = [] if stream == PARTICIPANT else [(b"authorization", app_key.encode())]
+    communicator = socket(path, headers=headers)
+    greeting = await greeted(communicator)
+    assert greeting["stream"] == stream.strip("/").rsplit("/", 1)[-1]
+    assert "resume" in greeting["hint"]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("stream", [BUSINESS, PARTICIPANT])
+async def test_a_socket_without_resume_goes_live_with_what_arrived_since_it_connected(
+    stream, visitor, app_key, rest_send, short_resume_wait
+):
+    conversation_id = visitor["conversation_id"]
+    path = visitor["path"] if stream == PARTICIPANT else stream
+    headers = [] if stream == PARTICIPANT else [(b"authorization", app_key.encode())]
+    communicator = socket(path, headers=headers)
+    await greeted(communicator)
+    # Sent after the handshake, before the wait is over: held, then delivered in order.
+    during = [await rest_send(conversation_id, f"during {index}") for index in range(3)]
+    started = asyncio.get_running_loop().time()
+    frames = await frames_until_ready(communicator)
+    assert asyncio.get_running_loop().time() - started < short_resume_wait + TIMEOUT
+    assert frames[-1] == {"type": "ready", "replayed": 0, "resumed": False}
+    # Nothing of the past (the visitor's first message) is replayed.
+    assert [frame["event"]["entityId"] for frame in frames[:-1]] == [m["id"] for m in during]
+    live = await rest_send(conversation_id, "live")
+    assert ids(await collect(communicator)) == [live["id"]]
+    await communicator.disconnect()
+
+
+async def test_a_resume_after_going_live_by_itself_still_replays_the_past(
+    visitor, rest_send, short_resume_wait, no_window
+):
+    communicator = socket(visitor["path"])
+    await greeted(communicator)
+    assert await frames_until_ready(communicator) == [
+        {"type": "ready", "replayed": 0, "resumed": False}
+    ]
+    replayed = await resume(communicator, sequence="1")
+    assert ids(replayed) == [visitor["first"]["id"]]
+    await communicator.disconnect()
+
+
+async def test_a_resume_in_time_is_not_followed_by_a_second_ready(
+    visitor, short_resume_wait, no_window
+):
+    communicator = socket(visitor["path"])
+    await greeted(communicator)
+    assert await resume(communicator, sequence=visitor["first"]["sequence"]) == []
+    assert await communicator.receive_nothing(timeout=short_resume_wait * 3)
+    await communicator.disconnect()

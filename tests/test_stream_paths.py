@@ -12,6 +12,7 @@ from django.test import RequestFactory, override_settings
 from inbox.checks import SETTING_RULES
 from inbox.realtime.middleware import InboxAuthMiddlewareStack
 from inbox.realtime.routing import stream_urlpatterns
+from tests.test_realtime import greeted
 
 PATHS = {"BUSINESS_STREAM_PATH": "support/ws/staff/", "PARTICIPANT_STREAM_PATH": "chat/ws/"}
 
@@ -32,8 +33,7 @@ async def test_a_socket_opens_at_the_configured_path(app_key):
     communicator = WebsocketCommunicator(
         application, "/support/ws/staff/", headers=[(b"authorization", app_key.encode())]
     )
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
+    await greeted(communicator)
     await communicator.send_json_to({"type": "resume"})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
     await communicator.disconnect()

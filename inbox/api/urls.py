@@ -6,11 +6,14 @@ from rest_framework.routers import SimpleRouter
 
 from inbox.api import views
 from inbox.api.errors import not_found_view
+from inbox.webhooks.views import WebhookEndpointViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("v2/conversations", views.ConversationViewSet, basename="conversation")
 router.register("v2/messages", views.MessageViewSet, basename="message")
 router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
+# Our extension: the site's webhook endpoints (inbox/webhooks/).
+router.register("v2/webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     *router.urls,

@@ -1,8 +1,10 @@
 """The two WebSocket streams. Push-only: they authenticate, join groups, relay events and replay
 missed messages from the database; every write goes through REST (``inbox.services``).
 
-Gap-free resume (docs/events.md): a socket joins its groups *before* it is accepted, and until
-the client's ``resume`` frame has been processed every live event is held in a buffer. The
+Gap-free resume (docs/events.md): a socket joins its groups *before* it is accepted, greets the
+client, and until the client's ``resume`` frame has been processed every live event is held in a
+buffer. A client that sends no ``resume`` within ``SOCKET_RESUME_WAIT_SECONDS`` is put live
+without a replay: the buffer is delivered and ``ready`` says so. The
 replay query therefore runs after the subscription exists: a message committed before it is in
 the query's result, one committed after it arrives live (or both, with the same event id). The
 replay is sent first, then the buffer minus the ids already sent, then live events. Channels
@@ -79,10 +81,12 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
     visibility: str = Message.Visibility.BUSINESS
     # The caller's re-check; None until accepted.
     recheck: CallerRecheck | None = None
+    # Puts the socket live if the client sends no ``resume``; None until accepted.
+    resume_wait: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' ``AsyncConsumer.__call__``, except that a channel layer that cannot create
-        # this socket's channel (Redis down) ends the handshake with 1013 instead of an
+        # this socket's channel (Redis down) ends the handshake with 4013 instead of an
         # exception, which the server would turn into an HTTP 500.
         self.scope = scope
         self.base_send = send
@@ -94,7 +98,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             self.channel_name = await bounded(self.channel_layer.new_channel())
         except Exception as error:
             logger.warning(
-                "inbox: socket refused with 1013, channel layer unavailable (%s)",
+                "inbox: socket refused with 4013, channel layer unavailable (%s)",
                 type(error).__name__,
             )
             await self._refuse_raw(receive, CLOSE_TRY_AGAIN_LATER)
@@ -129,6 +133,12 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         # this socket itself after a channel-layer outage).
         self.positions: dict[uuid.UUID, int] = {}
         self.highest: int | None = None
+        # The socket's own time at the handshake: what a socket put live without a resume
+        # resynchronises from (nothing before it was asked for).
+        self.connected_at = now_sequence()
+        # A resynchronisation requested before the socket went live; honoured once it is, when
+        # no client resume (which reads the database itself) made it live.
+        self.resync_missed = False
         self.frame_times: deque[float] = deque()
         caller: Caller | None = self.scope.get(SCOPE_CALLER)
         if caller is None or self.scope.get(SCOPE_CREDENTIAL_REFUSED):
@@ -144,17 +154,23 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
                 self.joined.append(group)
             # Joining a group this process already listens to, or subscribing over a
             # connection whose loss the subscriber has not read yet, needs no answer from
-            # Redis; one publish does, so a handshake in an outage gets 1013, not a socket
+            # Redis; one publish does, so a handshake in an outage gets 4013, not a socket
             # that hears nothing until the layer is back.
             await bounded(self.channel_layer.group_send(probe_group(), {"type": "inbox.probe"}))
         except Exception as error:
             logger.warning(
-                "inbox: socket refused with 1013, channel layer unavailable (%s)",
+                "inbox: socket refused with 4013, channel layer unavailable (%s)",
                 type(error).__name__,
             )
             await self._refuse(CLOSE_TRY_AGAIN_LATER)
             return
         await self.accept()
+        wait = inbox_settings.SOCKET_RESUME_WAIT_SECONDS
+        await self._send_frame(protocol.greeting(stream=self.stream.value, resume_wait=wait))
+        # Queued with the socket's other work, so it never runs in the middle of a replay.
+        self.resume_wait = asyncio.get_running_loop().call_later(
+            wait, self.local_messages.put_nowait, {"type": "inbox.resume_wait_over"}
+        )
         health.watch(self.channel_layer, self)
         self.recheck = CallerRecheck(
             caller=caller,
@@ -182,6 +198,8 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.recheck is not None:
             self.recheck.cancel()
+        if self.resume_wait is not None:
+            self.resume_wait.cancel()
         health.unwatch(self)
         await self._leave_groups()
 
@@ -289,6 +307,11 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         replayed = 0
         for message in messages or []:
             replayed += await self._emit(events.message_event(message))
+        await self._go_live(baseline=baseline)
+        return None if messages is None else replayed
+
+    async def _go_live(self, *, baseline: int) -> None:
+        """Send the buffered events (minus the ids already sent) and relay from now on."""
         buffered, self.buffer = self.buffer, []
         for event in buffered:
             await self._emit(event)
@@ -296,7 +319,16 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             self.resumed = True
             self.highest = max(self.highest or 0, baseline)
         self.live = True
-        return None if messages is None else replayed
+
+    async def inbox_resume_wait_over(self, message: dict[str, Any]) -> None:
+        """No ``resume`` in time: a client that never sends one still gets its events (a silent
+        socket reads as "push is broken"). Nothing before the handshake is replayed."""
+        if self.resumed or self.live or not self.joined:
+            return
+        await self._go_live(baseline=self.connected_at)
+        await self._send_frame({"type": "ready", "replayed": 0, "resumed": False})
+        if self.resync_missed:
+            self.request_resync()
 
     # Events from the channel layer -----------------------------------------------------------
 
@@ -349,7 +381,9 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
     async def inbox_resync(self, message: dict[str, Any]) -> None:
         self.resync_queued = False
         if not self.resumed or not self.joined:
-            # The client's own resume is still to come and will read the database.
+            # The client's own resume is still to come and will read the database; if none
+            # comes, going live without one resynchronises then.
+            self.resync_missed = True
             return
         named, since, others = self.resync_positions()
         await self._replay(named=named, since=since, others=others)

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger("inbox")
 
 # A channel-layer call that takes longer than this is treated as a failure: a REST send must
-# not hang on an unreachable Redis, and a handshake must answer 1013 instead of waiting.
+# not hang on an unreachable Redis, and a handshake must answer 4013 instead of waiting.
 LAYER_TIMEOUT_SECONDS = 3.0
 
 T = TypeVar("T")

@@ -13,10 +13,21 @@ from typing import Any
 
 from inbox.conf import inbox_settings
 
+# The version of this protocol, in the greeting: it changes when a frame changes meaning.
+PROTOCOL_VERSION = 1
+# How often a client should send ``ping`` to find out that a connection died without closing
+# (the greeting tells it; the frame rate limit allows far more).
+HEARTBEAT_SECONDS = 25
+
+# Application close codes, all in 4000-4999: daphne's WebSocket library (autobahn) refuses any
+# code an application sends other than 1000 and 3000-4999 (it logged "invalid close code 1009"
+# and the client got 1011 or 1006), while uvicorn passes any. The last digits echo the HTTP
+# status or the RFC 6455 code each one stands for (401, 403, 429; 1009 "message too big",
+# 1013 "try again later"), so the same code reaches clients under both servers.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_TRY_AGAIN_LATER = 1013
-CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 4013
+CLOSE_TOO_BIG = 4009
 CLOSE_TOO_MANY_FRAMES = 4429
 
 ERROR_INVALID_FRAME = "INVALID_FRAME"
@@ -91,6 +102,23 @@ def parse_participant_resume(frame: dict[str, Any]) -> int | None:
         return parse_sequence(frame["sequence"]) if frame.get("sequence") is not None else None
     except ValueError:
         raise ValueError('"sequence" must be a sequence (an int64 as a string)') from None
+
+
+def greeting(*, stream: str, resume_wait: float) -> dict[str, Any]:
+    """The server's first frame on an accepted socket: which protocol and stream this is, how
+    often to ping, and what to send next (docs/events.md, "hello")."""
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "stream": stream,
+        "heartbeatSeconds": HEARTBEAT_SECONDS,
+        "next": "resume",
+        "resumeWaitSeconds": resume_wait,
+        "hint": (
+            f'Send {{"type": "resume", …}} within {resume_wait:g} s to replay what you missed; '
+            "without it the socket goes live then, with no replay (ready, resumed: false)."
+        ),
+    }
 
 
 def frame_text(frame: dict[str, Any]) -> str:

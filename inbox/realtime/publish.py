@@ -1,14 +1,19 @@
 """How an event leaves the app: to channel-layer groups, after the write commits.
 
-``publish_on_commit`` is the only way out; services call it inside their transaction and it
-sends nothing if that transaction rolls back. A publish the layer refuses (Redis down) is
-repeated in the background by ``_Republisher``.
+``publish_on_commit`` is the only way out; services call it inside their transaction. It records
+the event in the outbox in that same transaction (``inbox.outbox``), so the record exists exactly
+when the write committed, and publishes it after commit, then marks it published. A publish the
+layer refuses (Redis down) is repeated in the background by ``_Republisher``; an event whose
+process died before publishing it is published by the relay (``inbox/outbox/relay.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import signal
 import threading
 import time
 from collections import deque
@@ -19,6 +24,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from inbox.outbox.services import outbox_mark_published, outbox_record
 from inbox.realtime import registry
 from inbox.realtime.groups import group_stream
 from inbox.realtime.layers import bounded
@@ -27,6 +33,9 @@ logger = logging.getLogger("inbox")
 
 # Channels routes group messages to the consumer method named by "type".
 CONSUMER_HANDLER = "inbox.event"
+# Fault hook for tests/test_outbox.py: a process whose environment sets it to some text kills
+# itself (SIGKILL) after the commit and before the publish of any event containing that text.
+FAULT_KILL_BEFORE_PUBLISH = "INBOX_FAULT_KILL_BEFORE_PUBLISH"
 
 
 def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
@@ -42,13 +51,25 @@ def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
         raise ValueError(
             f"event {event.get('slug')!r} may not be published to {', '.join(refused)}"
         )
+    outbox_record(event=event, groups=group_list)
     transaction.on_commit(lambda: _send(group_list, event), robust=True)
 
 
 def _send(groups: list[str], event: dict[str, Any]) -> None:
+    marker = os.environ.get(FAULT_KILL_BEFORE_PUBLISH)
+    if marker and marker in json.dumps(event):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if publish_now(groups=groups, event=event):
+        outbox_mark_published(event_ids=[event["id"]])
+
+
+def publish_now(*, groups: list[str], event: dict[str, Any]) -> bool:
+    """Publish ``event`` to ``groups`` now; whether every group took it. Groups that refused it
+    are handed to the background republisher."""
     layer = get_channel_layer()
     if layer is None:
-        return
+        # No layer, no sockets to reach: nothing is left to publish (checks.py warns, W001).
+        return True
     payload = {"type": CONSUMER_HANDLER, "event": event}
     # One hop to the event loop for all the groups, published concurrently: each
     # ``async_to_sync`` call waits for the loop's turn, which under load was a visible share of
@@ -73,6 +94,7 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
             )
     if failed:
         _republisher.submit(layer, failed, payload)
+    return not failed
 
 
 class _Republisher:

@@ -109,7 +109,7 @@ class CallerRecheck:
             except Exception as error:
                 # Unable to tell: closed rather than kept open unchecked; the client retries.
                 logger.warning(
-                    "inbox: socket closed with 1013, could not check its caller again (%s)",
+                    "inbox: socket closed with 4013, could not check its caller again (%s)",
                     type(error).__name__,
                 )
                 code = CLOSE_TRY_AGAIN_LATER

@@ -12,6 +12,7 @@ so they reach the server's sockets whatever channel layer is configured.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,14 +100,64 @@ def browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# Reports every Content-Security-Policy violation of a page (in any frame or shadow root: the
+# event bubbles to the document) to the test, before any of the page's own scripts run.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__inboxCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`
+  );
+}, true);
+"""
+
+
 @pytest.fixture
-def context(browser: Any, asgi_server: AsgiServer) -> Iterator[Any]:
-    """A fresh browser profile (no cookies, no storage) per test."""
+def csp_violations() -> list[str]:
+    """The CSP violations the test's pages reported (``securitypolicyviolation`` events and
+    Chromium's console errors about a policy); a test that expects one empties it."""
+    return []
+
+
+@pytest.fixture
+def context(browser: Any, asgi_server: AsgiServer, csp_violations: list[str]) -> Iterator[Any]:
+    """A fresh browser profile (no cookies, no storage) per test. The staff page and the demo
+    home page are served with a Content-Security-Policy; any page that breaks its policy fails
+    the test."""
     browser_context = browser.new_context(
         base_url=asgi_server.url, viewport={"width": 1100, "height": 760}
     )
     browser_context.set_default_timeout(15_000)
+    browser_context.expose_binding(
+        "__inboxCspViolation", lambda _source, report: csp_violations.append(report)
+    )
+    browser_context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            csp_violations.append(f"console: {message.text}")
+
+    browser_context.on("page", lambda page: page.on("console", on_console))
     try:
         yield browser_context
     finally:
         browser_context.close()
+    assert csp_violations == [], "Content-Security-Policy violations"
+
+
+INJECT_INLINE_SCRIPT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.__inlineRan = true";
+  document.head.appendChild(script);
+}"""
+
+
+def assert_policy_refuses_inline_script(page: Any, csp_violations: list[str]) -> None:
+    """The page's policy is enforced, and the test would see a violation: an inline script
+    added now is refused and reported. The expected report is then cleared."""
+    page.evaluate(INJECT_INLINE_SCRIPT)
+    deadline = time.monotonic() + 5
+    while not csp_violations and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert page.evaluate("() => window.__inlineRan") is None
+    assert [report for report in csp_violations if report.startswith("script-src")], csp_violations
+    csp_violations.clear()

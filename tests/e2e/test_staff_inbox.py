@@ -23,6 +23,7 @@ from inbox import services
 from inbox.content import normalize_content
 from inbox.identity import Caller, CallerKind
 from inbox.models import Participant, ReadCursor
+from tests.e2e.conftest import assert_policy_refuses_inline_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -430,6 +431,18 @@ def test_filters_and_older_messages_on_scroll(context, asgi_server):
         == page.locator(".inbox-conversation").count()
     )
     assert page.errors == []
+
+
+def test_the_staff_page_runs_under_a_strict_content_security_policy(
+    context, asgi_server, csp_violations
+):
+    load_demo(asgi_server)
+    page = open_page(context)  # live: every module, style, fetch and the socket were allowed
+    policy = context.request.get(PAGE).headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert csp_violations == []
+    assert_policy_refuses_inline_script(page, csp_violations)
 
 
 def test_the_page_speaks_the_admins_language(browser, asgi_server):

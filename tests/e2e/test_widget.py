@@ -20,6 +20,7 @@ from websockets.sync.client import connect as ws_connect
 
 from inbox import services
 from inbox.models import Message
+from tests.e2e.conftest import assert_policy_refuses_inline_script
 from tests.servers import AsgiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -46,8 +47,9 @@ class BusinessStream:
                 open_timeout=TIMEOUT,
             )
         )
-        self.socket.send(json.dumps({"type": "resume"}))
         self.events: list[dict[str, Any]] = []
+        assert self.next_frame()["type"] == "hello"
+        self.socket.send(json.dumps({"type": "resume"}))
         assert self.next_frame()["type"] == "ready"
 
     def next_frame(self) -> dict[str, Any]:
@@ -417,9 +419,14 @@ def test_keyboard_focus_and_narrow_screens(widget):
 
 def test_the_host_page_and_the_widget_keep_their_styles_apart(widget):
     page = widget.page
-    page.add_style_tag(
-        content="button, div, p { color: rgb(255, 0, 0) !important; font-size: 40px !important; }"
-        " inbox-chat-widget { --inbox-accent: rgb(1, 2, 3); }"
+    # A constructed style sheet: the page's CSP refuses an inline <style>, which is the point.
+    page.evaluate(
+        """() => {
+        const sheet = new CSSStyleSheet();
+        sheet.replaceSync("button, div, p { color: rgb(255, 0, 0) !important;"
+          + " font-size: 40px !important; } inbox-chat-widget { --inbox-accent: rgb(1, 2, 3); }");
+        document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+      }"""
     )
     widget.open()
     send = f"getComputedStyle({HOST}.querySelector('.send'))"
@@ -555,6 +562,20 @@ def test_the_plain_script_snippet_works_on_any_page(context, staff):
     staff.reply(conversation_id, "Hello, plain page")
     widget.wait_for_thread(["Hi from a plain page", "Hello, plain page"])
     assert widget.errors == []
+
+
+def test_the_widget_works_under_the_demo_pages_content_security_policy(
+    widget, staff, context, csp_violations
+):
+    policy = context.request.get("/").headers["content-security-policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    # Styles, modules, the REST calls and the socket all pass the policy: the thread goes live
+    # and a reply arrives.
+    conversation_id = started_thread(widget)
+    staff.reply(conversation_id, "answered under a CSP")
+    widget.wait_for_thread(["Hello from the widget", "answered under a CSP"])
+    assert csp_violations == []
+    assert_policy_refuses_inline_script(widget.page, csp_violations)
 
 
 def test_the_widget_on_an_arabic_page_speaks_arabic_right_to_left(browser, asgi_server, staff):

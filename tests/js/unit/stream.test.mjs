@@ -262,6 +262,59 @@ describe("StreamClient", () => {
     assert.equal(FakeWebSocket.instances.length, 2);
   });
 
+  test("accepts the server's greeting: nothing is handed on, and pings follow its heartbeat", () => {
+    const { stream, calls } = client();
+    stream.start();
+    const socket = latest();
+    socket.open();
+    socket.receive({
+      type: "hello",
+      protocol: 1,
+      stream: "participant",
+      heartbeatSeconds: 12,
+      next: "resume",
+      resumeWaitSeconds: 3,
+      hint: "Send resume",
+    });
+    assert.deepEqual(calls.events, []);
+    assert.deepEqual(calls.ready, []);
+    assert.deepEqual(socket.sent, [{ type: "resume", sequence: "1" }]);
+    socket.receive({ type: "ready", replayed: 0 });
+    mock.timers.tick(11999);
+    assert.equal(socket.sent.length, 1);
+    mock.timers.tick(1);
+    assert.deepEqual(socket.sent.at(-1), { type: "ping" });
+  });
+
+  test("a greeting's heartbeat is kept within bounds, and a bad one is ignored", () => {
+    for (const [heartbeatSeconds, expected] of [
+      [0.001, 5000],
+      [3600, 120000],
+      ["soon", 25000],
+      [-1, 25000],
+    ]) {
+      const { stream } = client();
+      stream.start();
+      latest().open();
+      latest().receive({ type: "hello", protocol: 1, heartbeatSeconds });
+      assert.equal(stream.pingEveryMs, expected, `heartbeatSeconds ${heartbeatSeconds}`);
+      stream.stop();
+    }
+  });
+
+  test("a socket the server put live without a resume is live, events first", () => {
+    const { stream, calls } = client();
+    stream.start();
+    const socket = latest();
+    socket.open();
+    socket.receive({ type: "hello", protocol: 1, heartbeatSeconds: 25 });
+    socket.receive(event("e1", "100"));
+    socket.receive({ type: "ready", replayed: 0, resumed: false });
+    assert.deepEqual(calls.events, ["e1"]);
+    assert.deepEqual(calls.ready, [false]);
+    assert.deepEqual(calls.status.at(-1), ["live", 0]);
+  });
+
   test("checkNow reconnects at once instead of waiting out the back-off", () => {
     const { stream } = client();
     stream.start();

@@ -1,7 +1,7 @@
 /*
  * The stream client of both surfaces (docs/events.md): connect, resume from the sequences seen,
- * reconnect with jittered back-off, keep the connection checked with pings, and hand each event
- * on once (events are deduplicated by id: a replay after a resume may repeat what arrived live).
+ * reconnect with jittered back-off, keep the connection checked with pings (as often as the
+ * server's greeting asks), and hand each event on once (events are deduplicated by id: a replay after a resume may repeat what arrived live).
  *
  * What an event does is the surface's business (its ``onEvent``); what it resumes from is its
  * ``resumeFrame``, built with ``participantResume`` or ``businessResume``.
@@ -14,6 +14,9 @@ const OPEN = 1;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 const PING_EVERY_MS = 25000;
+// Bounds on the heartbeat a greeting may ask for: the server's frame limit is 30 per 10 s.
+const PING_MIN_MS = 5000;
+const PING_MAX_MS = 120000;
 const PONG_TIMEOUT_MS = 10000;
 const REMEMBERED_EVENTS = 5000;
 
@@ -93,6 +96,8 @@ export class StreamClient {
     this.pongTimer = null;
     this.running = false;
     this.hasConnected = false;
+    this.pingEveryMs = PING_EVERY_MS;
+    this.greeting = null;
   }
 
   /** Connect unless a socket is open or on its way. */
@@ -153,9 +158,20 @@ export class StreamClient {
     }
     // Any frame shows the connection is alive.
     clearTimeout(this.pongTimer);
-    if (frame.type === "event") this.onEvent(frame.event);
+    if (frame.type === "hello") this.onHello(frame);
+    else if (frame.type === "event") this.onEvent(frame.event);
     else if (frame.type === "ready") this.onReady();
     else if (frame.type === "reset") this.onReset();
+  }
+
+  /** The server's first frame. The resume was sent on open already (the server reads it whenever
+   * it arrives); what the greeting changes is how often this client pings. */
+  onHello(frame) {
+    this.greeting = frame;
+    const heartbeat = Number(frame.heartbeatSeconds) * 1000;
+    if (Number.isFinite(heartbeat) && heartbeat > 0) {
+      this.pingEveryMs = Math.min(PING_MAX_MS, Math.max(PING_MIN_MS, heartbeat));
+    }
   }
 
   onEvent(event) {
@@ -169,7 +185,7 @@ export class StreamClient {
     this.attempt = 0;
     this.status("live");
     clearInterval(this.pingTimer);
-    this.pingTimer = setInterval(() => this.ping(PONG_TIMEOUT_MS), PING_EVERY_MS);
+    this.pingTimer = setInterval(() => this.ping(PONG_TIMEOUT_MS), this.pingEveryMs);
     if (this.options.onReady) this.options.onReady(reconnected);
   }
 

@@ -25,14 +25,17 @@ function button(className, text, label) {
 
 export function buildPanel({ title, css }) {
   const host = document.createElement("inbox-chat-widget");
-  // Inline, so no rule of the host page can restyle the host element; hidden until the
-  // stylesheet has loaded, so the page never shows the widget unstyled.
-  host.setAttribute("style", "all: initial !important; visibility: hidden !important;");
+  // On the element, so no rule of the host page can restyle the host element; hidden until the
+  // stylesheet has loaded, so the page never shows the widget unstyled. Set through the CSSOM,
+  // not a style attribute: a site's Content-Security-Policy without 'unsafe-inline' in
+  // style-src blocks the attribute, never the CSSOM.
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("visibility", "hidden", "important");
   // The language and direction of the widget's text, which may differ from the page's.
   if (language()) host.setAttribute("lang", language());
   host.setAttribute("dir", direction());
   const root = host.attachShadow({ mode: "open" });
-  const reveal = () => host.setAttribute("style", "all: initial !important;");
+  const reveal = () => host.style.setProperty("visibility", "initial", "important");
   const stylesheet = el("link");
   stylesheet.rel = "stylesheet";
   stylesheet.href = css;

@@ -1,0 +1,168 @@
+"""Webhook endpoints and their delivery log in the admin (``inbox.admin.register_admin``
+registers them).
+
+Endpoints are created through ``services.webhook_endpoint_create`` so that the secret is made
+there and shown once, on the page that answers the creation; the delivery log is read-only,
+with a "redeliver" action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from inbox.exceptions import ValidationFailed
+from inbox.webhooks import services
+from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The service's rules (SSRF guard, known event types) as form errors, not a 500."""
+
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "event_types", "description", "is_active"]
+        help_texts = {
+            "event_types": 'A JSON list of event slugs, e.g. ["message_sent_to_business"]'
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        event_types = data.get("event_types")
+        if event_types is not None and not (
+            isinstance(event_types, list) and all(isinstance(t, str) for t in event_types)
+        ):
+            self.add_error("event_types", "must be a JSON list of event slugs")
+            return data
+        try:
+            services.webhook_endpoint_validate(url=data.get("url"), event_types=event_types)
+        except ValidationFailed as error:
+            for violation in error.violations:
+                field = "url" if violation.field == "url" else "event_types"
+                self.add_error(field, violation.description)
+        return data
+
+
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["url", "event_types", "is_active", "disabled_reason", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+    fields = ["url", "event_types", "description", "is_active", "disabled_reason"]
+    readonly_fields = ["disabled_reason"]
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if change:
+            services.webhook_endpoint_update(
+                endpoint=obj,
+                url=data["url"],
+                event_types=data["event_types"],
+                description=data["description"],
+                is_active=data["is_active"],
+            )
+            return
+        endpoint, secret = services.webhook_endpoint_create(
+            url=data["url"],
+            event_types=data["event_types"],
+            description=data["description"],
+            is_active=data["is_active"],
+        )
+        for model_field in WebhookEndpoint._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(endpoint, model_field.attname))
+        obj._state = endpoint._state
+        obj._inbox_secret = secret  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: Any = None
+    ) -> HttpResponse:
+        secret = getattr(obj, "_inbox_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        name = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Webhook endpoint secret",
+            "opts": self.opts,
+            "subject": obj.url,
+            "endpoint": obj,
+            "secret": secret,
+            "changelist_url": reverse("admin:inbox_webhookendpoint_changelist", current_app=name),
+            "change_url": reverse(
+                "admin:inbox_webhookendpoint_change", args=[obj.pk], current_app=name
+            ),
+        }
+        response = TemplateResponse(
+            request, "admin/inbox/webhookendpoint/secret_created.html", context
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = readonly_fields = (
+        "attempted_at",
+        "status_code",
+        "latency_ms",
+        "error",
+        "response_excerpt",
+    )
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every attempt with its time, status, latency and answer."""
+
+    list_display = [
+        "event_type",
+        "event_id",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["status", "event_type", "endpoint"]
+    search_fields = ["event_id"]
+    fields = readonly_fields = (
+        "endpoint",
+        "event_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "created_at",
+        "completed_at",
+    )
+    inlines = [WebhookAttemptInline]
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Redeliver (a fresh retry schedule from now)", permissions=["view"])
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
+        for delivery in queryset:
+            services.webhook_redeliver(delivery=delivery)
+            count += 1
+        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
