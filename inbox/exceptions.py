@@ -127,7 +127,7 @@ class InboxError(Exception):
 
 
 class WebhookEndpointNotFound(InboxError, status=404, code="WEBHOOK_ENDPOINT_NOT_FOUND"):
-    default_message = "No webhook endpoint with this id"
+    default_message = _("No webhook endpoint with this id")
 
 
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):

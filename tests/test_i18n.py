@@ -224,3 +224,31 @@ def test_no_other_apps_catalog_overrides_ours(language):
             if translation.gettext(msgid) != msgstr
         }
     assert overridden == {}
+
+
+@pytest.mark.django_db
+def test_the_webhook_admin_and_errors_speak_the_callers_language(staff_user, app_client, settings):
+    settings.INBOX = {"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"]}
+    admin = Client(headers={"accept-language": "pt"})
+    admin.force_login(staff_user)
+    created = admin.post(
+        "/admin/inbox/webhookendpoint/add/",
+        {
+            "url": "http://127.0.0.1:9/hooks?a=1&b=2",
+            "event_types": json.dumps(["message_sent_to_business"]),
+            "is_active": "on",
+        },
+    )
+    assert created.status_code == 200
+    html = created.content.decode()
+    assert "<title>Segredo do endpoint de webhook" in html
+    # The URL is the endpoint's, escaped inside the translated sentence.
+    assert (
+        "O endpoint de webhook <strong>http://127.0.0.1:9/hooks?a=1&amp;b=2</strong> assina"
+    ) in html
+    missing = app_client.get(
+        f"{API}/webhooks/endpoints/00000000-0000-4000-8000-000000000000",
+        HTTP_ACCEPT_LANGUAGE="ar",
+    )
+    body = assert_app_error(missing, 404, "WEBHOOK_ENDPOINT_NOT_FOUND")
+    assert body["message"] == "لا توجد نقطة نهاية webhook بهذا المعرّف"
