@@ -12,9 +12,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
 from django.utils.module_loading import import_string
 
 from inbox.api.throttling import valid_throttle_rate
+from inbox.attachments.sniffing import SNIFFABLE_TYPES
 from inbox.conf import DEFAULTS
 
 REQUIRED_APPS = {
@@ -244,6 +246,32 @@ def _networks(value: Any) -> str | None:
     return None
 
 
+def _attachment_types(value: Any) -> str | None:
+    if not isinstance(value, list | tuple) or not value:
+        return "must be a non-empty list of types"
+    unknown = [item for item in value if item not in SNIFFABLE_TYPES]
+    if unknown:
+        return (
+            f"lists {unknown[0]!r}, which content sniffing cannot recognise "
+            f"(it can: {', '.join(SNIFFABLE_TYPES)}; never HTML, SVG or executables)"
+        )
+    return None
+
+
+def _storage_alias(value: Any) -> str | None:
+    if not isinstance(value, str) or value not in storages.backends:
+        return f"names {value!r}, which is not in STORAGES"
+    return None
+
+
+def _url_base(value: Any) -> str | None:
+    if value == "":
+        return None
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+(/[^\s]*[^/\s])?$", value):
+        return "must be '' or an absolute http(s) URL without a trailing slash"
+    return None
+
+
 SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "BUSINESS_NAME": _text(optional=False),
     "BUSINESS_IMAGE_URL": _text(optional=True),
@@ -269,6 +297,12 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "WEBHOOK_RETRY_SCHEDULE": _retry_schedule,
     "WEBHOOK_TIMEOUT_SECONDS": _number(minimum=0.1, integer=False),
     "WEBHOOK_ALLOWED_NETWORKS": _networks,
+    "ATTACHMENT_MAX_BYTES": _number(minimum=1, integer=True),
+    "ATTACHMENT_ALLOWED_TYPES": _attachment_types,
+    "ATTACHMENT_STORAGE": _storage_alias,
+    "ATTACHMENT_URL_MAX_AGE": _number(minimum=1, integer=True),
+    "ATTACHMENT_URL_BASE": _url_base,
+    "ATTACHMENT_ORPHAN_SECONDS": _number(minimum=1, integer=True),
 }
 
 

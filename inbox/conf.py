@@ -82,6 +82,30 @@ DEFAULTS: dict[str, Any] = {
     # Networks (CIDR) webhooks may go to although they are loopback, private or link-local; by
     # default none: such destinations are refused (the SSRF guard, inbox/webhooks/destinations.py).
     "WEBHOOK_ALLOWED_NETWORKS": [],
+    # Uploads (POST v2/attachments): the largest file accepted, in bytes (more: 413), and the
+    # types accepted, as found by content sniffing (inbox.attachments.sniffing.SNIFFABLE_TYPES
+    # lists those that can be: HTML, SVG and executables never can).
+    "ATTACHMENT_MAX_BYTES": 25 * 1024 * 1024,
+    "ATTACHMENT_ALLOWED_TYPES": (
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+    ),
+    # The STORAGES alias files are written to: "default" is the file system under MEDIA_ROOT
+    # unless the site says otherwise; S3 & co. through django-storages (README, "Attachments").
+    "ATTACHMENT_STORAGE": "default",
+    # Download links are signed and expire this many seconds after they were issued (Wix:
+    # ``urlExpiration``, 10 hours).
+    "ATTACHMENT_URL_MAX_AGE": 10 * 60 * 60,
+    # Prepended to download links ("https://shop.example"), so that API clients get absolute
+    # URLs; empty: links are paths on the site serving the API.
+    "ATTACHMENT_URL_BASE": "",
+    # An upload no message has named after this many seconds is deleted by
+    # ``manage.py inbox_purge_attachments``.
+    "ATTACHMENT_ORPHAN_SECONDS": 24 * 60 * 60,
 }
 
 

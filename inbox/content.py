@@ -352,27 +352,37 @@ _MEDIA_ID = _string(max_len=_MAX_MEDIA_ID)
 _MEDIA_URL = _web_url(max_len=_MAX_URL)
 _FILENAME = _string(max_len=_MAX_FILENAME)
 _DIMENSION = _integer(low=0, high=_MAX_INT32)
-_IMAGE = _record(
-    {
-        "id": _MEDIA_ID,
-        "url": _MEDIA_URL,
-        "filename": _FILENAME,
-        "width": _DIMENSION,
-        "height": _DIMENSION,
-    },
-    dropped=_MEDIA_DROPPED,
-    required=("url",),
-)
-_FILE = _record(
-    {
-        "id": _MEDIA_ID,
-        "url": _MEDIA_URL,
-        "filename": _FILENAME,
-        "mimeType": _string(max_len=_MAX_MIME_TYPE),
-    },
-    dropped=_MEDIA_DROPPED,
-    required=("url",),
-)
+_IMAGE_FIELDS = {
+    "id": _MEDIA_ID,
+    "url": _MEDIA_URL,
+    "filename": _FILENAME,
+    "width": _DIMENSION,
+    "height": _DIMENSION,
+}
+_FILE_FIELDS = {
+    "id": _MEDIA_ID,
+    "url": _MEDIA_URL,
+    "filename": _FILENAME,
+    "mimeType": _string(max_len=_MAX_MIME_TYPE),
+}
+_IMAGE = _record(_IMAGE_FIELDS, dropped=_MEDIA_DROPPED, required=("url",))
+_FILE = _record(_FILE_FIELDS, dropped=_MEDIA_DROPPED, required=("url",))
+
+
+def _linked_or_uploaded(fields: Mapping[str, _Check]) -> _Check:
+    """The image or file of a basic item: linked (``url``), or uploaded here (the ``id`` of an
+    attachment and no ``url``; the send checks the attachment and fills in the rest)."""
+
+    def check(ck: _Checker, raw: object, path: str) -> dict[str, object] | None:
+        checked = _object(ck, raw, path, fields, dropped=_MEDIA_DROPPED)
+        if checked is None:
+            return None
+        obj, out = checked
+        if not _is_set(obj, "url") and not _is_filled(obj, "id"):
+            ck.required(f"{path}.url")
+        return out
+
+    return check
 
 
 def _media_item(options: Mapping[str, _Check]) -> _Check:
@@ -429,7 +439,11 @@ _BUTTONS = _list_of(_button, max_size=_MAX_BUTTONS)
 # --- payloads ----------------------------------------------------------------------------------
 
 _BASIC_ITEM = _media_item(
-    {"text": _string(min_len=1, max_len=_MAX_TEXT), "image": _IMAGE, "file": _FILE}
+    {
+        "text": _string(min_len=1, max_len=_MAX_TEXT),
+        "image": _linked_or_uploaded(_IMAGE_FIELDS),
+        "file": _linked_or_uploaded(_FILE_FIELDS),
+    }
 )
 _basic = _record(
     {"items": _list_of(_BASIC_ITEM, min_size=1, max_size=_MAX_BASIC_ITEMS)}, required=("items",)

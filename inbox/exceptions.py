@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # Wix ``violatedRule`` values: every field violation names one of these.
@@ -148,3 +149,12 @@ class PermissionDenied(InboxError, status=403, code="PERMISSION_DENIED"):
 
 class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED"):
     default_message = _("This Idempotency-Key was already used with a different request")
+
+
+class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
+    default_message = _("The file is larger than the largest upload accepted")
+
+    @classmethod
+    def over(cls, limit: int) -> AttachmentTooLarge:
+        """Refuse a file over ``limit`` bytes, saying so in the language of the request."""
+        return cls(gettext("The file is larger than %(limit)s bytes") % {"limit": limit})

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from inbox.attachments.selectors import with_download_urls
 from inbox.conf import inbox_settings
 from inbox.models import Conversation, Message, Participant, user_display_name, user_wire_id
 
@@ -47,7 +48,7 @@ def message_json(message: Message) -> dict[str, Any]:
         sender[Participant.Kind.CONTACT.wire_key] = str(message.sender_contact_id)
     data: dict[str, Any] = {
         "id": str(message.pk),
-        "content": canonical_order(message.content),
+        "content": canonical_order(_content_of(message)),
         "sender": sender,
         "badges": canonical_order(message.badges),
         "targetChannels": message.target_channels,
@@ -132,3 +133,10 @@ def status_json(conversation: Conversation) -> dict[str, Any]:
         if until is not None and status == Conversation.Status.SNOOZED
         else None,
     }
+
+
+def _content_of(message: Message) -> dict[str, Any]:
+    """The stored content, with signed links on the items naming uploaded attachments."""
+    if message.content_type != Message.ContentType.BASIC:
+        return message.content
+    return with_download_urls(message.content, visibility=message.visibility)

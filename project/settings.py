@@ -162,6 +162,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Uploaded attachments (inbox's default storage is the file system here; see the README for S3).
+# No MEDIA_URL: the app serves them itself, by signed link, never as public static files.
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -54,6 +54,7 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
     assert config == {
         "conversationsUrl": "/inbox/v2/conversations",
         "messagesUrl": "/inbox/v2/messages",
+        "attachmentsUrl": "/inbox/v2/attachments",
         "socketPath": "/ws/inbox/business/",
         "me": {"wixUserId": str(user_wire_id(staff_user.pk))},
         "canSend": True,

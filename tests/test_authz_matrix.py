@@ -11,12 +11,14 @@ in this file is searched for the internal message's text and sequence.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -27,6 +29,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from inbox import services
+from inbox.attachments.services import attachment_upload
 from inbox.content import normalize_content
 from inbox.identity import (
     VISITOR_TOKEN_PREFIX,
@@ -35,6 +38,7 @@ from inbox.identity import (
     visitor_token_issue,
 )
 from inbox.models import App, Conversation, Message, Participant, user_wire_id
+from inbox.wire import message_json
 from project.asgi import application
 from tests.conftest import API, text_draft
 from tests.test_realtime import greeted
@@ -48,7 +52,10 @@ TIMEOUT = 5
 # identity × operation → expected outcome. ``200`` / ``<status> <code>`` for REST, ``open`` or
 # ``<close code>`` for sockets. The target is the acting identity's own conversation for a
 # participant, and the visitor's conversation for everyone else ("other_*" act on a conversation
-# that is not theirs).
+# that is not theirs). Downloads use the link the business side receives for a file sent with
+# that visibility: the link is the credential (an <img> sends no Authorization header), so
+# "nothing" holding it gets the file, while a participant's own credentials never open a file of
+# an internal note or of someone else's conversation.
 OPERATIONS = [
     "conversations.list",
     "conversations.get",
@@ -65,22 +72,25 @@ OPERATIONS = [
     "messages.interact:BUSINESS",
     "visitors.create",
     "visitors.claim",
+    "attachments.upload",
+    "attachments.download:BOTH",
+    "attachments.download:BUSINESS",
     "ws.business",
     "ws.participant",
 ]
 MATRIX = """
-identity        conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  ws.business  ws.participant
-app             200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     open         4403
-staff           200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     open         4403
-staff_no_perm   403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     4403         4403
-member          403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        4403         open
-other_member    403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        4403         open
-visitor         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     4403         open
-other_visitor   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     4403         open
-expired_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     4401         4401
-forged_token    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     4401         4401
-revoked_key     401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     4401         4401
-nothing         401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     4401         4401
+identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  ws.business  ws.participant
+app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
+staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
+staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  4403         4403
+member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  4403         open
+other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  4403         open
+visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  4403         open
+other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  4403         open
+expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
+nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     4401         4401
 """
 CODES = {
     "PD": "PERMISSION_DENIED",
@@ -141,6 +151,11 @@ def seed(app: App, conversation: Conversation, participant_id: dict[str, str]) -
             ),
         )
     return Seeded(conversation, participant_id, made[BOTH], made[BUSINESS])
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture(autouse=True)
@@ -311,6 +326,17 @@ def rest(world: World, who: Actor, operation: str) -> Any:
             {"messageId": str(message.pk), "interactionId": f"press-{message.visibility}"},
             format="json",
         )
+    if name == "attachments.upload":
+        upload = io.BytesIO(b"matrix upload")
+        upload.name = "matrix.txt"
+        return client.post(
+            f"{API}/attachments",
+            {"conversationId": conversation_id, "file": upload},
+            format="multipart",
+        )
+    if name == "attachments.download":
+        parts = urlsplit(sent_file_url(world, target, visibility))
+        return client.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
     if name == "visitors.create":
         return client.post(f"{API}/visitors")
     if name == "visitors.claim":
@@ -319,6 +345,36 @@ def rest(world: World, who: Actor, operation: str) -> Any:
             f"{API}/visitors/claim", {"token": visitor_token_issue(uuid.uuid4())}, format="json"
         )
     raise AssertionError(operation)
+
+
+def sent_file_url(world: World, target: Seeded, visibility: str) -> str:
+    """The link of a file the app sends into ``target``'s conversation with ``visibility``, as
+    the business side receives it (participants never receive the internal one)."""
+    app = App.objects.get(name="matrix")
+    caller = caller_for_app(app)
+    attachment = attachment_upload(
+        caller=caller,
+        conversation_id=target.conversation.pk,
+        file=io.BytesIO(b"matrix file"),
+        filename=f"{visibility}.txt",
+        size=len(b"matrix file"),
+    )
+    message, _ = services.message_send(
+        caller=caller,
+        conversation=target.conversation,
+        draft=services.MessageDraft(
+            direction="BUSINESS_TO_PARTICIPANT",
+            visibility=visibility,
+            content=normalize_content({"basic": {"items": [{"file": {"id": str(attachment.pk)}}]}}),
+        ),
+    )
+    return str(message_json(message)["content"]["basic"]["items"][0]["file"]["url"])
+
+
+def response_text(response: Any) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode()
+    return str(response.content.decode())
 
 
 def socket_headers(who: Actor) -> list[tuple[bytes, bytes]]:
@@ -366,7 +422,7 @@ def test_authorization_matrix(world: World, identity: str) -> None:
         else:
             response = rest(world, who, operation)
             observed[operation] = outcome(response)
-            seen.append(response.content.decode())
+            seen.append(response_text(response))
     assert observed == EXPECTED[identity]
     if identity not in ("app", "staff"):
         # Nothing this identity received names an internal message.

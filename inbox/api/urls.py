@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from inbox.api import views
 from inbox.api.errors import not_found_view
+from inbox.attachments.views import AttachmentViewSet
 from inbox.webhooks.views import WebhookEndpointViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -14,6 +15,7 @@ router.register("v2/messages", views.MessageViewSet, basename="message")
 router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
 # Our extension: the site's webhook endpoints (inbox/webhooks/).
 router.register("v2/webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
+router.register("v2/attachments", AttachmentViewSet, basename="attachment")
 
 urlpatterns = [
     *router.urls,

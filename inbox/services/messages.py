@@ -3,6 +3,7 @@ pressing one of its postback buttons."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from inbox.attachments.services import attachments_bind, attachments_prepare_send
 from inbox.content import NormalizedContent
 from inbox.exceptions import (
     RULE_EXISTS,
@@ -157,6 +159,13 @@ def _message_insert(
         send_as=send_as,
         business_user_id=business_user_id,
     )
+    # Uploaded attachments it names: complete (their rows exist only then), the caller's own,
+    # filled into the content, and claimed below in this transaction.
+    content, attachment_ids = attachments_prepare_send(
+        caller=caller, conversation_id=conversation_id, content=draft.content
+    )
+    if attachment_ids:
+        draft = dataclasses.replace(draft, content=content)
     now = timezone.now()
     # One UPDATE allocates the sequence under the row lock: the next one is the current time
     # in microseconds (as Wix's are), or one more than the last if the clock has not moved on.
@@ -175,6 +184,8 @@ def _message_insert(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
     )
+    if attachment_ids:
+        attachments_bind(message=message, attachment_ids=attachment_ids)
     if isinstance(conversation, Conversation):
         message.conversation = conversation
     _publish_message(message)

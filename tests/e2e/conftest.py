@@ -64,6 +64,7 @@ def asgi_server(concurrent_db: Any, tmp_path: Path) -> Iterator[AsgiServer]:
         # Each server gets its own channel-layer namespace on a shared Redis.
         CHANNEL_LAYER_PREFIX=f"inbox-e2e-{uuid.uuid4().hex[:8]}",
         PYTHONUNBUFFERED="1",
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
     )
     env["DJANGO_CSRF_TRUSTED_ORIGINS"] = "http://127.0.0.1"
     server = AsgiServer(

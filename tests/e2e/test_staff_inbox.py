@@ -445,6 +445,44 @@ def test_the_staff_page_runs_under_a_strict_content_security_policy(
     assert_policy_refuses_inline_script(page, csp_violations)
 
 
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_staff_sends_a_pdf_which_the_participant_side_gets(context, asgi_server):
+    load_demo(asgi_server)
+    conversation, _ = services.conversation_get_or_create(
+        kind=Participant.Kind.CONTACT, external_id=uuid.uuid4(), display_name="Paula Pdf"
+    )
+    _, key = services.app_create(name="e2e files")
+    page = open_page(context)
+    row(page, "Paula Pdf").click()
+    page.wait_for_selector(".inbox-composer:not([hidden])")
+    with page.expect_request(lambda r: r.url.endswith(f"{API}/messages") and r.method == "POST"):
+        page.set_input_files(
+            ".inbox-file-input",
+            files=[{"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+        )
+    chip = page.locator(".inbox-message .inbox-file a")
+    chip.wait_for()
+    assert chip.inner_text() == f"\U0001f4ce invoice.pdf ({len(PDF)} B)"
+    assert page.locator(".inbox-uploads li").count() == 0
+    assert page.errors == []
+
+    # The participant's view of the conversation has it, and its link serves the file as a
+    # download.
+    listed = httpx.get(
+        f"{asgi_server.url}{API}/messages",
+        params={"conversationId": str(conversation.pk), "visibility": "BUSINESS_AND_PARTICIPANT"},
+        headers={"Authorization": key},
+        timeout=10,
+    ).json()["messages"]
+    file = listed[-1]["content"]["basic"]["items"][0]["file"]
+    assert (file["filename"], file["mimeType"]) == ("invoice.pdf", "application/pdf")
+    served = httpx.get(asgi_server.url + file["url"], timeout=10)
+    assert served.status_code == 200 and served.content == PDF
+    assert served.headers["content-disposition"] == 'attachment; filename="invoice.pdf"'
+
+
 def test_the_page_speaks_the_admins_language(browser, asgi_server):
     """A staff user whose browser asks for Portuguese gets the page, and what its script writes,
     in Portuguese (LocaleMiddleware; the catalog comes inside the page's config)."""

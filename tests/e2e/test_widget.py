@@ -578,6 +578,65 @@ def test_the_widget_works_under_the_demo_pages_content_security_policy(
     assert_policy_refuses_inline_script(widget.page, csp_violations)
 
 
+def png_file(path: Path, width: int, height: int) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (width, height), (30, 120, 200)).save(path, format="PNG")
+    return path
+
+
+def test_a_visitor_sends_an_image_which_the_business_gets_live(
+    widget, staff, asgi_server, tmp_path
+):
+    widget.open()
+    picker = widget.page.locator("inbox-chat-widget input[type=file]")
+    with widget.page.expect_request(re.compile(r"/inbox/v2/messages$")) as sent:
+        picker.set_input_files(str(png_file(tmp_path / "screenshot.png", 40, 20)))
+    # The message went only after the upload had finished, naming the stored attachment.
+    items = sent.value.post_data_json["message"]["content"]["basic"]["items"]
+    assert list(items[0]) == ["image"] and list(items[0]["image"]) == ["id"]
+
+    event = staff.stream.wait_for(lambda e: e["slug"] == "message_sent_to_business")
+    image = event["data"]["message"]["content"]["basic"]["items"][0]["image"]
+    assert (image["filename"], image["width"], image["height"]) == ("screenshot.png", 40, 20)
+    served = httpx.get(asgi_server.url + image["url"], timeout=TIMEOUT)
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+    # The visitor's thread shows the preview, loaded through its signed link.
+    preview = widget.page.locator("inbox-chat-widget .list .msg[data-message-id] img")
+    preview.wait_for()
+    assert preview.get_attribute("alt") == "screenshot.png"
+    widget.page.wait_for_function(
+        f"() => {HOST}.querySelector('.list img').naturalWidth === 40", timeout=TIMEOUT * 1000
+    )
+
+
+PASTE = (
+    "([name, type, text]) => {"
+    " const data = new DataTransfer();"
+    " data.items.add(new File([text], name, { type }));"
+    f" const input = {HOST}.querySelector('textarea');"
+    " input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));"
+    " }"
+)
+
+
+def test_a_refused_upload_is_shown_and_sends_nothing(widget, staff):
+    widget.open()
+    widget.page.evaluate(PASTE, ["innocent.png", "image/png", "<html><script>alert(1)</script>"])
+    note = widget.page.locator("inbox-chat-widget .pending-list .note")
+    note.wait_for()
+    widget.page.wait_for_function(
+        f"() => /refused as invalid/.test({HOST}.querySelector('.pending-list .note').textContent)",
+        timeout=TIMEOUT * 1000,
+    )
+    assert Message.objects.count() == 0
+    note.get_by_role("button", name="Dismiss").click()
+    assert widget.page.locator("inbox-chat-widget .pending-list .msg").count() == 0
+
+
 def test_the_widget_on_an_arabic_page_speaks_arabic_right_to_left(browser, asgi_server, staff):
     """The demo's home page in Arabic (LocaleMiddleware, ``<html lang="ar" dir="rtl">``): the
     widget, told nothing but what the page says, fetches its Arabic catalog and lays out RTL."""

@@ -1,9 +1,11 @@
-/* Replies and internal notes. One Idempotency-Key per text: a retry cannot create a second
- * message. */
+/* Replies and internal notes, with files (picker, paste, drop). One Idempotency-Key per
+ * message: a retry cannot create a second one. A file's message is sent only once its upload
+ * has finished. */
 
-import { randomKey } from "../common/dom.js";
+import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
-import { ApiError, isRetryable, request } from "../common/rest.js";
+import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
+import { ACCEPT, attachmentItem, bindFileSources, uploadFile } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 
 const SEND_ATTEMPTS = 3;
@@ -19,6 +21,10 @@ export class Composer {
     this.textarea = this.form.querySelector("textarea");
     this.error = this.form.querySelector(".inbox-composer-error");
     this.button = this.form.querySelector("button[type=submit]");
+    this.attach = this.form.querySelector(".inbox-attach");
+    this.fileInput = this.form.querySelector(".inbox-file-input");
+    this.fileInput.accept = ACCEPT;
+    this.uploads = this.form.querySelector(".inbox-uploads");
     this.sending = false;
   }
 
@@ -44,19 +50,78 @@ export class Composer {
     }
   }
 
+  messageBody(conversationId, items) {
+    return {
+      conversationId,
+      message: {
+        direction: DIRECTION.BUSINESS_TO_PARTICIPANT,
+        visibility: this.isNote() ? VISIBILITY.BUSINESS : VISIBILITY.BUSINESS_AND_PARTICIPANT,
+        content: { basic: { items } },
+      },
+    };
+  }
+
+  /** Upload ``file`` into the open conversation (progress, cancel), then send it. */
+  async sendFile(file) {
+    const thread = this.page.thread.current;
+    if (!thread) return;
+    const name = file.name || "pasted-image";
+    const row = el("li");
+    const bar = el("progress");
+    bar.max = 1;
+    bar.value = 0;
+    bar.setAttribute("aria-label", interpolate(gettext("Uploading %(name)s"), { name }));
+    const cancel = el("button", "button", gettext("Cancel"));
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
+    row.append(el("span", null, name), bar, cancel);
+    this.uploads.appendChild(row);
+    const transfer = uploadFile(this.page.config.attachmentsUrl, {
+      file,
+      conversationId: thread.id,
+      headers: this.page.headers(),
+      onProgress: (fraction) => {
+        bar.value = fraction;
+      },
+    });
+    cancel.addEventListener("click", () => transfer.cancel());
+    const uploaded = await transfer.promise;
+    if (!uploaded.ok) {
+      if (uploaded.cancelled) {
+        row.remove();
+        return;
+      }
+      bar.remove();
+      cancel.remove();
+      const reason = uploaded.status ? errorMessage(uploaded) : gettext("offline");
+      const refusal = interpolate(gettext("Not uploaded: %(error)s"), { error: reason });
+      row.appendChild(el("span", "inbox-upload-error", refusal));
+      return;
+    }
+    cancel.remove();
+    bar.value = 1;
+    try {
+      const result = await this.post(this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]), randomKey());
+      row.remove();
+      this.page.acceptMessage(thread.id, result.message, true);
+      this.page.thread.scrollToBottom();
+    } catch (error) {
+      bar.remove();
+      const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
+      row.appendChild(el("span", "inbox-upload-error", refusal));
+    }
+  }
+
+  sendFiles(files) {
+    files.forEach((file) => this.sendFile(file));
+  }
+
   async send() {
     const thread = this.page.thread.current;
     const text = this.textarea.value;
     if (!thread || !text.trim() || this.sending) return;
     this.sending = true;
-    const body = {
-      conversationId: thread.id,
-      message: {
-        direction: DIRECTION.BUSINESS_TO_PARTICIPANT,
-        visibility: this.isNote() ? VISIBILITY.BUSINESS : VISIBILITY.BUSINESS_AND_PARTICIPANT,
-        content: { basic: { items: [{ text }] } },
-      },
-    };
+    const body = this.messageBody(thread.id, [{ text }]);
     this.error.hidden = true;
     this.button.disabled = true;
     try {
@@ -86,6 +151,13 @@ export class Composer {
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
+    });
+    bindFileSources({
+      button: this.attach,
+      input: this.fileInput,
+      textbox: this.textarea,
+      dropZone: this.form,
+      onFiles: (files) => this.sendFiles(files),
     });
     this.textarea.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -12,13 +12,46 @@
 import { el, externalLink, picture, safeUrl } from "./dom.js";
 import { gettext } from "./i18n.js";
 
+/*
+ * Links to files uploaded here are paths on the API's site unless INBOX["ATTACHMENT_URL_BASE"]
+ * makes them absolute: resolved against the page, and then held to http(s) like any URL.
+ */
+function mediaUrl(value) {
+  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//")) return safeUrl(value);
+  try {
+    return safeUrl(new URL(value, document.baseURI).href);
+  } catch (error) {
+    return null;
+  }
+}
+
+const SIZE_UNITS = ["B", "KB", "MB", "GB"];
+
+/** "2.4 MB" from Wix's ``fileSize`` (bytes, an int64 as a string); "" when unknown. */
+export function formatSize(fileSize) {
+  let size = Number(fileSize);
+  if (!fileSize || !Number.isFinite(size) || size < 0) return "";
+  let unit = 0;
+  while (size >= 1024 && unit < SIZE_UNITS.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return (unit === 0 ? String(size) : size.toFixed(size < 10 ? 1 : 0)) + " " + SIZE_UNITS[unit];
+}
+
 function imageBubble(image, theme) {
   const node = el("div", theme.classes.image);
   const name = (image && image.filename) || gettext("Image");
-  const src = safeUrl(image && image.url);
+  const src = mediaUrl(image && image.url);
   if (src) {
+    // The preview opens the full-size image in a tab of its own.
     const link = externalLink(src, null, null);
-    link.appendChild(picture(src, name));
+    const img = picture(src, name);
+    if (image.width && image.height) {
+      img.width = image.width;
+      img.height = image.height;
+    }
+    link.appendChild(img);
     node.appendChild(link);
   } else {
     node.appendChild(el("span", theme.classes.muted, name));
@@ -29,10 +62,10 @@ function imageBubble(image, theme) {
 function fileBubble(file, theme) {
   const node = el("div", theme.classes.file);
   const name = (file && file.filename) || gettext("File");
-  const href = safeUrl(file && file.url);
-  node.appendChild(
-    href ? externalLink(href, theme.classes.fileLink, "\u{1F4CE} " + name) : el("span", theme.classes.fileLink, name)
-  );
+  const size = formatSize(file && file.fileSize);
+  const label = "\u{1F4CE} " + name + (size ? " (" + size + ")" : "");
+  const href = mediaUrl(file && file.url);
+  node.appendChild(href ? externalLink(href, theme.classes.fileLink, label) : el("span", theme.classes.fileLink, label));
   return node;
 }
 

@@ -1,13 +1,15 @@
 /*
  * The widget's sends: optimistic (shown at once as pending), retried with jittered back-off or
  * at once when the browser is back online, always with the same Idempotency-Key, so a flaky
- * network never creates two messages.
+ * network never creates two messages. A file is uploaded first (progress bar, cancel); its
+ * message is sent only once the upload has finished.
  */
 
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
 import { backoffDelay } from "../common/stream.js";
+import { attachmentItem } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { textBubble } from "./thread.js";
 
@@ -18,11 +20,13 @@ export class Composer {
    * ``post(body, key)`` sends one attempt and resolves to a common/rest.js response (status 0
    * when it could not be sent);
    * ``conversationId()`` is the thread's, if it has one yet; ``onSent(message)`` gets the
-   * stored message.
+   * stored message; ``upload(file, onProgress)`` starts an upload and returns common/upload.js's
+   * ``{promise, cancel}``.
    */
-  constructor({ ui, post, conversationId, onSent }) {
+  constructor({ ui, post, upload, conversationId, onSent }) {
     this.ui = ui;
     this.post = post;
+    this.upload = upload;
     this.conversationId = conversationId;
     this.onSent = onSent;
     this.waiting = []; // pending sends waiting for their next attempt
@@ -34,23 +38,77 @@ export class Composer {
   }
 
   send(text) {
+    const node = el("div", "msg mine pending");
+    node.appendChild(textBubble(text));
+    const note = el("div", "note", gettext("Sending\u2026"));
+    node.appendChild(note);
+    this.show(node);
+    this.deliver([{ text }], node, note);
+  }
+
+  /** Upload ``file``, then send a message naming it. */
+  sendFile(file) {
+    const name = file.name || gettext("Pasted image");
+    const node = el("div", "msg mine pending");
+    const item = el("div", "bubble-item");
+    item.appendChild(el("div", "upload-name", name));
+    const bar = el("progress", "progress");
+    bar.max = 1;
+    bar.value = 0;
+    bar.setAttribute("aria-label", interpolate(gettext("Uploading %(name)s"), { name }));
+    item.appendChild(bar);
+    node.appendChild(item);
+    const note = el("div", "note", gettext("Uploading\u2026") + " ");
+    const cancel = el("button", "retry", gettext("Cancel"));
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
+    note.appendChild(cancel);
+    node.appendChild(note);
+    this.show(node);
+    const transfer = this.upload(file, (fraction) => {
+      bar.value = fraction;
+    });
+    cancel.addEventListener("click", () => transfer.cancel());
+    transfer.promise.then((response) => {
+      if (response.cancelled) {
+        node.remove();
+        return;
+      }
+      if (!response.ok) {
+        note.textContent = (response.status ? errorMessage(response) : gettext("Upload failed")) + ". ";
+        const dismiss = el("button", "retry", response.status ? gettext("Dismiss") : gettext("Retry"));
+        dismiss.type = "button";
+        dismiss.addEventListener("click", () => {
+          node.remove();
+          if (!response.status) this.sendFile(file);
+        });
+        note.appendChild(dismiss);
+        return;
+      }
+      bar.remove();
+      note.textContent = gettext("Sending\u2026");
+      this.deliver([attachmentItem(response.data.attachment)], node, note);
+    });
+  }
+
+  show(node) {
+    this.ui.pendingList.appendChild(node);
+    this.ui.empty.hidden = true;
+    this.ui.log.scrollTop = this.ui.log.scrollHeight;
+  }
+
+  /** Send a message of ``items``, shown pending as ``node`` with ``note`` telling how it goes. */
+  deliver(items, node, note) {
     const key = randomKey();
     const body = {
       message: {
         direction: DIRECTION.PARTICIPANT_TO_BUSINESS,
         visibility: VISIBILITY.BUSINESS_AND_PARTICIPANT,
-        content: { basic: { items: [{ text }] } },
+        content: { basic: { items } },
       },
     };
     const conversationId = this.conversationId();
     if (conversationId) body.conversationId = conversationId;
-    const node = el("div", "msg mine pending");
-    node.appendChild(textBubble(text));
-    const note = el("div", "note", gettext("Sending\u2026"));
-    node.appendChild(note);
-    this.ui.pendingList.appendChild(node);
-    this.ui.empty.hidden = true;
-    this.ui.log.scrollTop = this.ui.log.scrollHeight;
 
     const attempt = (count) => {
       note.textContent = count ? gettext("Retrying\u2026") : gettext("Sending\u2026");

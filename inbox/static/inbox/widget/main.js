@@ -10,6 +10,7 @@
 import { fetchCatalog, gettext, interpolate, setCatalog } from "../common/i18n.js";
 import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
+import { bindFileSources } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
@@ -35,6 +36,24 @@ class Widget {
           () => this.session.call("POST", "/messages", body, key),
           () => OFFLINE
         ),
+      upload: (file, onProgress) => {
+        // The token may not exist yet (first contact): the upload waits for it, cancellably.
+        let transfer = null;
+        let cancelled = false;
+        const promise = this.session.ensureIdentity().then(
+          () => {
+            if (cancelled) return { ok: false, status: 0, data: null, cancelled: true };
+            transfer = this.session.upload(file, this.conversationId, onProgress);
+            return transfer.promise;
+          },
+          () => OFFLINE
+        );
+        const cancel = () => {
+          cancelled = true;
+          if (transfer) transfer.cancel();
+        };
+        return { promise, cancel };
+      },
       conversationId: () => this.conversationId,
       onSent: (message) => this.sent(message),
     });
@@ -353,6 +372,13 @@ class Widget {
     ui.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
+    });
+    bindFileSources({
+      button: ui.attach,
+      input: ui.fileInput,
+      textbox: ui.input,
+      dropZone: ui.panel,
+      onFiles: (files) => files.forEach((file) => this.composer.sendFile(file)),
     });
     window.addEventListener("online", () => this.wake());
     document.addEventListener("visibilitychange", () => {

@@ -3,6 +3,7 @@
 
 import { el } from "../common/dom.js";
 import { direction, gettext, language } from "../common/i18n.js";
+import { ACCEPT } from "../common/upload.js";
 
 function chatIcon() {
   const ns = "http://www.w3.org/2000/svg";
@@ -82,6 +83,13 @@ export function buildPanel({ title, css }) {
   log.append(earlier, empty, list, pendingList);
 
   const form = el("form", "composer");
+  const attach = button("attach", "\u{1F4CE}", gettext("Attach a file"));
+  const fileInput = el("input", "file-input");
+  fileInput.type = "file";
+  fileInput.multiple = true;
+  fileInput.hidden = true;
+  fileInput.accept = ACCEPT;
+  fileInput.setAttribute("aria-label", gettext("Attach a file"));
   const input = el("textarea", "input");
   input.id = "inbox-input";
   input.rows = 1;
@@ -92,9 +100,9 @@ export function buildPanel({ title, css }) {
   const sendButton = el("button", "send", gettext("Send"));
   sendButton.type = "submit";
   sendButton.setAttribute("aria-label", gettext("Send message"));
-  form.append(input, sendButton);
+  form.append(attach, fileInput, input, sendButton);
 
   panel.append(header, status, log, form);
   root.append(panel, bubble);
-  return { host, root, bubble, badge, panel, closeButton, status, log, earlier, empty, list, pendingList, form, input };
+  return { host, root, bubble, badge, panel, closeButton, status, log, earlier, empty, list, pendingList, form, input, attach, fileInput };
 }

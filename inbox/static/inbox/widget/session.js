@@ -8,6 +8,7 @@
 
 import { language } from "../common/i18n.js";
 import { ApiError, request } from "../common/rest.js";
+import { uploadFile } from "../common/upload.js";
 import { loadState, saveState } from "./storage.js";
 
 export class Session {
@@ -25,17 +26,32 @@ export class Session {
     saveState(this.state);
   }
 
-  call(method, path, body, idempotencyKey) {
+  credentials(method) {
     const headers = {};
     if (this.member) {
       if (method !== "GET" && this.config.csrf) headers["X-CSRFToken"] = this.config.csrf;
     } else if (this.state.token) {
       headers.Authorization = "Bearer " + this.state.token;
     }
+    return headers;
+  }
+
+  call(method, path, body, idempotencyKey) {
+    const headers = this.credentials(method);
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     // Application-error messages come back in the widget's language (with LocaleMiddleware).
     if (language()) headers["Accept-Language"] = language();
     return request(this.config.api + path, { method, body, headers });
+  }
+
+  /** Upload a file into the caller's conversation: common/upload.js's ``{promise, cancel}``. */
+  upload(file, conversationId, onProgress) {
+    return uploadFile(this.config.api + "/attachments", {
+      file,
+      conversationId,
+      headers: this.credentials("POST"),
+      onProgress,
+    });
   }
 
   ensureIdentity() {
