@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # Wix ``violatedRule`` values: every field violation names one of these.
@@ -127,7 +128,7 @@ class InboxError(Exception):
 
 
 class WebhookEndpointNotFound(InboxError, status=404, code="WEBHOOK_ENDPOINT_NOT_FOUND"):
-    default_message = "No webhook endpoint with this id"
+    default_message = _("No webhook endpoint with this id")
 
 
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
@@ -152,3 +153,8 @@ class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED")
 
 class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
     default_message = _("The file is larger than the largest upload accepted")
+
+    @classmethod
+    def over(cls, limit: int) -> AttachmentTooLarge:
+        """Refuse a file over ``limit`` bytes, saying so in the language of the request."""
+        return cls(gettext("The file is larger than %(limit)s bytes") % {"limit": limit})

@@ -162,10 +162,10 @@ class Conversation(models.Model):
     """All messages between the business and one participant."""
 
     class Status(models.TextChoices):
-        OPEN = "OPEN", "Open"
+        OPEN = "OPEN", _("Open")
         # Out of the way until ``snoozed_until``; then it counts as open again by itself.
-        SNOOZED = "SNOOZED", "Snoozed"
-        CLOSED = "CLOSED", "Closed"
+        SNOOZED = "SNOOZED", _("Snoozed")
+        CLOSED = "CLOSED", _("Closed")
 
     # The inbox-list summary of the last non-silent message, which a merge carries over.
     SUMMARY_FIELDS = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -130,7 +131,7 @@ class ConversationViewSet(InboxViewSet):
     lookup_field = "conversation_id"
     lookup_value_regex = "[^/]+"
 
-    def require_business_writer(self, refusal: str) -> None:
+    def require_business_writer(self, refusal: str | Promise) -> None:
         """Business side with send permission; a participant is refused for any id alike."""
         if self.caller.is_participant:
             raise PermissionDenied(refusal)
@@ -248,7 +249,7 @@ class ConversationViewSet(InboxViewSet):
     )
     @action(detail=True, methods=["post"], url_path="status")
     def status(self, request: Request, conversation_id: str) -> Response:
-        self.require_business_writer("Only the business side changes a conversation's status")
+        self.require_business_writer(_("Only the business side changes a conversation's status"))
         status, snoozed_until = s.parse_status_request(request.data)
         conversation = self.named_conversation(conversation_id)
         change = services.conversation_set_status(
@@ -273,7 +274,7 @@ class ConversationViewSet(InboxViewSet):
     )
     @action(detail=True, methods=["post"], url_path="assignee")
     def assignee(self, request: Request, conversation_id: str) -> Response:
-        self.require_business_writer("Only the business side assigns conversations")
+        self.require_business_writer(_("Only the business side assigns conversations"))
         assignee_id = s.parse_assign_request(request.data)
         conversation = self.named_conversation(conversation_id)
         change = services.conversation_assign(
@@ -296,7 +297,7 @@ class ConversationViewSet(InboxViewSet):
     @action(detail=True, methods=["post"], url_path="unread")
     def unread(self, request: Request, conversation_id: str) -> Response:
         if self.caller.is_participant:
-            raise PermissionDenied("Only staff users mark a conversation unread")
+            raise PermissionDenied(_("Only staff users mark a conversation unread"))
         self.require_business_read()
         conversation = self.named_conversation(conversation_id)
         state = services.conversation_mark_unread(caller=self.caller, conversation=conversation)

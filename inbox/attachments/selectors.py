@@ -14,6 +14,7 @@ from typing import Any, Final
 from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 
 from inbox.attachments.models import Attachment
 from inbox.conf import inbox_settings
@@ -104,7 +105,7 @@ def attachment_for_download(
     from) to that caller. Anything else is the same ``PERMISSION_DENIED``, so links cannot be
     probed: a wrong id, a forged or expired link, an unsent file, an internal note's file on a
     participant's link or fetched by a participant."""
-    denied = PermissionDenied("This link is not valid (expired, forged, or not yours)")
+    denied = PermissionDenied(_("This link is not valid (expired, forged, or not yours)"))
     visibility = _AUDIENCE_BY_KEY.get(audience)
     try:
         parsed_id, expiry = uuid.UUID(attachment_id), int(expires)

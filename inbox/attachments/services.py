@@ -56,7 +56,7 @@ def attachment_upload(
     conversation = _conversation_to_upload_into(caller=caller, conversation_id=conversation_id)
     limit = int(inbox_settings.ATTACHMENT_MAX_BYTES)
     if size > limit:
-        raise AttachmentTooLarge(f"The file is larger than {limit} bytes")
+        raise AttachmentTooLarge.over(limit)
     if size == 0:
         raise ValidationFailed.single(_FILE_FIELD, "is empty", RULE_MIN_SIZE)
     mime_type = _allowed_type(file)

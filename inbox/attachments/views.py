@@ -130,7 +130,7 @@ class AttachmentViewSet(InboxViewSet):
         unknown = [key for key in [*request.data, *request.FILES] if key not in _FIELDS]
         cap = request.upload_handlers[0]
         if isinstance(cap, _SizeCappedUpload) and cap.exceeded:
-            raise AttachmentTooLarge(f"The file is larger than {cap.limit} bytes")
+            raise AttachmentTooLarge.over(cap.limit)
         if unknown:
             raise ValidationFailed.single(unknown[0], "is not a known field", RULE_NOT_ALLOWED)
         files = request.FILES.getlist("file")
@@ -200,4 +200,4 @@ def _refuse_oversized_upload(request: Request) -> None:
     except ValueError:
         raise ValidationFailed.single("Content-Length", "is malformed", RULE_FORMAT) from None
     if too_big:
-        raise AttachmentTooLarge(f"The file is larger than {limit} bytes")
+        raise AttachmentTooLarge.over(limit)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import RULE_EXISTS, PermissionDenied, ValidationFailed
 from inbox.identity import Caller
@@ -39,7 +39,7 @@ def conversation_assign(
     nobody (None). Only a staff user who may open the inbox can be assigned; anyone else, or an
     unknown id, is a 400 that changes nothing."""
     if not caller.is_business:
-        raise PermissionDenied("Only the business side assigns conversations")
+        raise PermissionDenied(_("Only the business side assigns conversations"))
     assignee = None
     if assignee_id is not None:
         assignee = assignable_user(assignee_id)
@@ -54,10 +54,9 @@ def conversation_assign(
         Conversation.objects.filter(pk=row.pk).update(assignee=assignee)
         who = caller_display_name(caller)
         text = (
-            gettext("Assigned to %(assignee)s by %(who)s")
-            % {"assignee": user_display_name(assignee), "who": who}
+            f"Assigned to {user_display_name(assignee)} by {who}"
             if assignee is not None
-            else gettext("Unassigned by %(who)s") % {"who": who}
+            else f"Unassigned by {who}"
         )
         thread_entry_create(
             conversation_id=row.pk,

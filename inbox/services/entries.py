@@ -1,11 +1,17 @@
 """Thread entries the server writes itself: a silent ``minimal`` message, visible to the business
-only, saying what happened to the conversation (status changes, assignments)."""
+only, saying what happened to the conversation (status changes, assignments).
+
+An entry is stored data, like a participant's default display name: its text is English, never
+the language of the request that caused it (one staff user's, or a visitor's page's for a
+reopening message), so every colleague, app and webhook reads the same words as stored."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from inbox.content import normalize_content
 from inbox.identity import Caller
@@ -44,6 +50,12 @@ def thread_entry_create(
     )
     publish_on_commit(groups=[business_group()], event=events.message_event(entry))
     return entry
+
+
+def entry_time(moment: datetime) -> str:
+    """A time as an entry states it: the site's time zone, Django's format, English words."""
+    with translation.override(None):
+        return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def caller_actor(caller: Caller) -> Actor:

@@ -120,7 +120,7 @@ def conversation_mark_unread(*, caller: Caller, conversation: Conversation) -> R
     shows at least one unread. The one way a cursor moves back; a cursor already behind that
     message stays. Publishes ``conversation_marked_unread`` to the business stream."""
     if caller.kind is not CallerKind.STAFF:
-        raise PermissionDenied("Only a staff user has a read cursor to move back")
+        raise PermissionDenied(_("Only a staff user has a read cursor to move back"))
     last = (
         Message.objects.filter(conversation=conversation, silent=False)
         .exclude(sender_kind=caller.sender_kind, sender_id=caller.id)

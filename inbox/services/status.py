@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import (
     RULE_MAX,
@@ -28,7 +27,13 @@ from inbox.realtime import events
 from inbox.realtime.groups import business_group
 from inbox.realtime.publish import publish_on_commit
 from inbox.services.conversations import conversation_lock
-from inbox.services.entries import Actor, caller_actor, caller_display_name, thread_entry_create
+from inbox.services.entries import (
+    Actor,
+    caller_actor,
+    caller_display_name,
+    entry_time,
+    thread_entry_create,
+)
 
 # A snooze further out than this is a typo more often than a plan.
 MAX_SNOOZE = timedelta(days=366)
@@ -54,7 +59,7 @@ def conversation_set_status(
     """Open, snooze (until ``snoozed_until``) or close ``conversation``. Asking for the status it
     already has (the same snooze end included) changes nothing and publishes nothing."""
     if not caller.is_business:
-        raise PermissionDenied("Only the business side changes a conversation's status")
+        raise PermissionDenied(_("Only the business side changes a conversation's status"))
     _check_snooze(status=status, snoozed_until=snoozed_until)
     with transaction.atomic():
         row = conversation_lock(conversation.pk)
@@ -88,7 +93,7 @@ def conversation_reopen_for_message(*, conversation_id: uuid.UUID, sender: Actor
             snoozed_until=None,
             actor=sender,
             app_id=None,
-            text=gettext("Reopened by a new message from the participant"),
+            text="Reopened by a new message from the participant",
         )
 
 
@@ -115,12 +120,11 @@ def _check_snooze(*, status: str, snoozed_until: datetime | None) -> None:
 def _entry_text(*, caller: Caller, status: str, snoozed_until: datetime | None) -> str:
     who = caller_display_name(caller)
     if status == Conversation.Status.CLOSED:
-        return gettext("Closed by %(who)s") % {"who": who}
+        return f"Closed by {who}"
     if status == Conversation.Status.SNOOZED:
         assert snoozed_until is not None
-        until = date_format(timezone.localtime(snoozed_until), "DATETIME_FORMAT")
-        return gettext("Snoozed until %(until)s by %(who)s") % {"until": until, "who": who}
-    return gettext("Reopened by %(who)s") % {"who": who}
+        return f"Snoozed until {entry_time(snoozed_until)} by {who}"
+    return f"Reopened by {who}"
 
 
 def _record_change(

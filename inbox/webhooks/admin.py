@@ -16,6 +16,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import ValidationFailed
 from inbox.webhooks import services
@@ -31,7 +33,7 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["url", "event_types", "description", "is_active"]
         help_texts = {
-            "event_types": 'A JSON list of event slugs, e.g. ["message_sent_to_business"]'
+            "event_types": _('A JSON list of event slugs, e.g. ["message_sent_to_business"]')
         }
 
     def clean(self) -> dict[str, Any]:
@@ -40,7 +42,7 @@ class WebhookEndpointForm(forms.ModelForm):
         if event_types is not None and not (
             isinstance(event_types, list) and all(isinstance(t, str) for t in event_types)
         ):
-            self.add_error("event_types", "must be a JSON list of event slugs")
+            self.add_error("event_types", gettext("must be a JSON list of event slugs"))
             return data
         try:
             services.webhook_endpoint_validate(url=data.get("url"), event_types=event_types)
@@ -92,7 +94,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         name = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
-            "title": "Webhook endpoint secret",
+            "title": gettext("Webhook endpoint secret"),
             "opts": self.opts,
             "subject": obj.url,
             "endpoint": obj,
@@ -159,10 +161,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Redeliver (a fresh retry schedule from now)", permissions=["view"])
+    @admin.action(
+        description=_("Redeliver (a fresh retry schedule from now)"), permissions=["view"]
+    )
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = 0
         for delivery in queryset:
             services.webhook_redeliver(delivery=delivery)
             count += 1
-        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+        # No plural forms in the catalogs (README, Translations): the count comes last.
+        self.message_user(
+            request,
+            gettext("Deliveries queued again: %(count)s") % {"count": count},
+            messages.SUCCESS,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEndpoint(models.Model):
@@ -36,9 +37,9 @@ class WebhookDelivery(models.Model):
     """One event for one endpoint: one logical delivery, however many attempts it takes."""
 
     class Status(models.TextChoices):
-        PENDING = "PENDING"
-        SUCCEEDED = "SUCCEEDED"
-        FAILED = "FAILED"
+        PENDING = "PENDING", _("Pending")
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(

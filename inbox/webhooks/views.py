@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.decorators import action
@@ -32,7 +33,7 @@ class WebhookEndpointViewSet(InboxViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if self.caller.kind is not CallerKind.APP:
-            raise PermissionDenied("Only an app (API key) manages webhook endpoints")
+            raise PermissionDenied(_("Only an app (API key) manages webhook endpoints"))
 
     def _endpoint(self, pk: str | None) -> WebhookEndpoint:
         try:

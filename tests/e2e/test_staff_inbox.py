@@ -522,6 +522,18 @@ def test_the_page_speaks_the_admins_language(browser, asgi_server):
         note.wait_for()
         assert note.locator(".inbox-internal-label").text_content() == "Nota interna"
         assert note.locator(".inbox-meta").inner_text().startswith("Você · ")
+
+        # Status and assignment: the template's controls and what the script writes.
+        assert page.locator(".inbox-thread-status").inner_text() == "Aberta"
+        page.get_by_role("button", name="Fechar").click()
+        page.wait_for_selector(".inbox-thread-status[data-status=CLOSED]")
+        assert page.locator(".inbox-thread-status").inner_text() == "Fechada"
+        assert lisbon.locator(".inbox-conversation-status").text_content() == "Fechada"
+        # The thread entry is stored data: English, as every colleague reads it.
+        page.locator(".inbox-message.internal", has_text="Closed by").wait_for()
+        menu = page.get_by_label("Atribuída a")
+        menu.select_option(menu.locator("option", has_text="(eu)").get_attribute("value"))
+        lisbon.locator(".inbox-conversation-assignee", has_text="→ você").wait_for()
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         context.close()

@@ -3,6 +3,7 @@
  * what conversation_assigned does (the list, and a notice when a colleague assigns us).
  */
 
+import { gettext, interpolate } from "../common/i18n.js";
 import { participantName } from "./format.js";
 
 const NOTICE_MS = 10000;
@@ -30,7 +31,8 @@ export class AssignControls {
     staff.forEach((user) => {
       const option = document.createElement("option");
       option.value = user.wixUserId;
-      option.textContent = user.wixUserId === me ? user.name + " (me)" : user.name;
+      option.textContent =
+        user.wixUserId === me ? interpolate(gettext("%(name)s (me)"), { name: user.name }) : user.name;
       this.select.appendChild(option);
     });
     this.select.addEventListener("change", () => this.assign(this.select.value || null));
@@ -94,8 +96,8 @@ export class AssignControls {
 
   showNotice(id) {
     const row = this.page.list.rows.get(id);
-    const name = row ? participantName(row, this.page.kinds) : "a conversation";
-    this.notice.textContent = "Assigned to you: " + name;
+    const name = row ? participantName(row, this.page.kinds) : gettext("a conversation");
+    this.notice.textContent = interpolate(gettext("Assigned to you: %(name)s"), { name });
     this.notice.hidden = false;
     clearTimeout(this.noticeTimer);
     this.noticeTimer = setTimeout(() => {

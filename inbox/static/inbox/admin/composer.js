@@ -70,10 +70,10 @@ export class Composer {
     const bar = el("progress");
     bar.max = 1;
     bar.value = 0;
-    bar.setAttribute("aria-label", "Uploading " + name);
-    const cancel = el("button", "button", "Cancel");
+    bar.setAttribute("aria-label", interpolate(gettext("Uploading %(name)s"), { name }));
+    const cancel = el("button", "button", gettext("Cancel"));
     cancel.type = "button";
-    cancel.setAttribute("aria-label", "Cancel upload of " + name);
+    cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
     row.append(el("span", null, name), bar, cancel);
     this.uploads.appendChild(row);
     const transfer = uploadFile(this.page.config.attachmentsUrl, {
@@ -93,7 +93,9 @@ export class Composer {
       }
       bar.remove();
       cancel.remove();
-      row.appendChild(el("span", "inbox-upload-error", "Not uploaded: " + (uploaded.status ? errorMessage(uploaded) : "offline")));
+      const reason = uploaded.status ? errorMessage(uploaded) : gettext("offline");
+      const refusal = interpolate(gettext("Not uploaded: %(error)s"), { error: reason });
+      row.appendChild(el("span", "inbox-upload-error", refusal));
       return;
     }
     cancel.remove();
@@ -105,7 +107,8 @@ export class Composer {
       this.page.thread.scrollToBottom();
     } catch (error) {
       bar.remove();
-      row.appendChild(el("span", "inbox-upload-error", "Not sent: " + error.message));
+      const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
+      row.appendChild(el("span", "inbox-upload-error", refusal));
     }
   }
 

@@ -149,8 +149,12 @@ export class ConversationList {
     const kindLabel = el("span", "inbox-conversation-kind", kinds.label(row.participantKind));
     if (status) kindLabel.appendChild(el("span", "inbox-conversation-status", status));
     if (row.assignee) {
-      const who = row.assignee.wixUserId === this.page.me ? "you" : row.assignee.name;
-      kindLabel.appendChild(el("span", "inbox-conversation-assignee", "→ " + who));
+      // One string each, so that a right-to-left language can turn the arrow.
+      const assignee =
+        row.assignee.wixUserId === this.page.me
+          ? gettext("→ you")
+          : interpolate(gettext("→ %(name)s"), { name: row.assignee.name });
+      kindLabel.appendChild(el("span", "inbox-conversation-assignee", assignee));
     }
     button.appendChild(kindLabel);
     button.addEventListener("click", () => this.page.thread.open(id));

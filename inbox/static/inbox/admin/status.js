@@ -5,6 +5,7 @@
  * the REST answer or the event says.
  */
 
+import { gettext, interpolate } from "../common/i18n.js";
 import { formatTime } from "./format.js";
 
 export const STATUS = Object.freeze({ OPEN: "OPEN", SNOOZED: "SNOOZED", CLOSED: "CLOSED" });
@@ -22,8 +23,10 @@ export function currentStatus(row) {
 /** "Closed", "Snoozed until 14:00", or "" for an open conversation. */
 export function statusLabel(row) {
   const status = currentStatus(row);
-  if (status === STATUS.CLOSED) return "Closed";
-  if (status === STATUS.SNOOZED) return "Snoozed until " + formatTime(row.snoozedUntil);
+  if (status === STATUS.CLOSED) return gettext("Closed");
+  if (status === STATUS.SNOOZED) {
+    return interpolate(gettext("Snoozed until %(time)s"), { time: formatTime(row.snoozedUntil) });
+  }
   return "";
 }
 
@@ -73,7 +76,7 @@ export class StatusControls {
     this.box.hidden = !row;
     if (!row) return;
     const status = currentStatus(row);
-    this.label.textContent = statusLabel(row) || "Open";
+    this.label.textContent = statusLabel(row) || gettext("Open");
     this.label.dataset.status = status;
     this.closeButton.hidden = !this.canChange || status === STATUS.CLOSED;
     this.reopenButton.hidden = !this.canChange || status === STATUS.OPEN;
@@ -82,7 +85,9 @@ export class StatusControls {
 
   showError(error) {
     this.error.hidden = !error;
-    this.error.textContent = error ? "Could not change the conversation: " + error.message : "";
+    this.error.textContent = error
+      ? interpolate(gettext("Could not change the conversation: %(error)s"), { error: error.message })
+      : "";
   }
 
   async set(body) {

@@ -76,7 +76,7 @@ export class ThreadView {
     this.current = null;
     this.list.replaceChildren();
     this.olderStatus.hidden = true;
-    this.name.textContent = "Select a conversation";
+    this.name.textContent = gettext("Select a conversation");
     this.kind.textContent = "";
     this.page.composer.form.hidden = true;
     this.page.list.render();

@@ -48,20 +48,20 @@ export class Composer {
 
   /** Upload ``file``, then send a message naming it. */
   sendFile(file) {
-    const name = file.name || "Pasted image";
+    const name = file.name || gettext("Pasted image");
     const node = el("div", "msg mine pending");
     const item = el("div", "bubble-item");
     item.appendChild(el("div", "upload-name", name));
     const bar = el("progress", "progress");
     bar.max = 1;
     bar.value = 0;
-    bar.setAttribute("aria-label", "Uploading " + name);
+    bar.setAttribute("aria-label", interpolate(gettext("Uploading %(name)s"), { name }));
     item.appendChild(bar);
     node.appendChild(item);
-    const note = el("div", "note", "Uploading\u2026 ");
-    const cancel = el("button", "retry", "Cancel");
+    const note = el("div", "note", gettext("Uploading\u2026") + " ");
+    const cancel = el("button", "retry", gettext("Cancel"));
     cancel.type = "button";
-    cancel.setAttribute("aria-label", "Cancel upload of " + name);
+    cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
     note.appendChild(cancel);
     node.appendChild(note);
     this.show(node);
@@ -75,8 +75,8 @@ export class Composer {
         return;
       }
       if (!response.ok) {
-        note.textContent = (response.status ? errorMessage(response) : "Upload failed") + ". ";
-        const dismiss = el("button", "retry", response.status ? "Dismiss" : "Retry");
+        note.textContent = (response.status ? errorMessage(response) : gettext("Upload failed")) + ". ";
+        const dismiss = el("button", "retry", response.status ? gettext("Dismiss") : gettext("Retry"));
         dismiss.type = "button";
         dismiss.addEventListener("click", () => {
           node.remove();

@@ -83,13 +83,13 @@ export function buildPanel({ title, css }) {
   log.append(earlier, empty, list, pendingList);
 
   const form = el("form", "composer");
-  const attach = button("attach", "\u{1F4CE}", "Attach a file");
+  const attach = button("attach", "\u{1F4CE}", gettext("Attach a file"));
   const fileInput = el("input", "file-input");
   fileInput.type = "file";
   fileInput.multiple = true;
   fileInput.hidden = true;
   fileInput.accept = ACCEPT;
-  fileInput.setAttribute("aria-label", "Attach a file");
+  fileInput.setAttribute("aria-label", gettext("Attach a file"));
   const input = el("textarea", "input");
   input.id = "inbox-input";
   input.rows = 1;
