@@ -31,7 +31,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # An ASGI application that serves HTTP only: what a site gets by forgetting the WebSocket routes.
 HTTP_ONLY_APPLICATION = ProtocolTypeRouter({"http": get_asgi_application()})
 
-pytestmark = pytest.mark.django_db
+# The command runs outside any transaction, as under manage.py (its checks open and close
+# connections, which PostgreSQL refuses inside the atomic block of a plain django_db test).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def doctor(*args: str) -> tuple[bool, str]:

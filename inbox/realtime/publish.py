@@ -53,8 +53,13 @@ def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
             f"event {event.get('slug')!r} may not be published to {', '.join(refused)}"
         )
     outbox_record(event=event, groups=group_list)
-    transaction.on_commit(lambda: _send(group_list, event), robust=True)
-    transaction.on_commit(lambda: send_event_signals(event), robust=True)
+    transaction.on_commit(lambda: _committed(group_list, event), robust=True)
+
+
+def _committed(groups: list[str], event: dict[str, Any]) -> None:
+    """After commit: the sockets first (the latency that matters), then the site's receivers."""
+    _send(groups, event)
+    send_event_signals(event)
 
 
 def _send(groups: list[str], event: dict[str, Any]) -> None:

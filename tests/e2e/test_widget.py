@@ -390,6 +390,8 @@ def test_a_visitor_who_logs_in_keeps_the_thread(widget, staff, django_user_model
 
 def test_keyboard_focus_and_narrow_screens(widget):
     page = widget.page
+    # The widget stays hidden until its stylesheet has loaded; only then can Tab reach it.
+    widget.bubble.wait_for(state="visible")
     page.keyboard.press("Tab")
     for _ in range(10):
         if page.evaluate("() => document.activeElement.tagName") == "INBOX-CHAT-WIDGET":
