@@ -33,6 +33,7 @@ from inbox.models import (
     StaffInbox,
     WebhookDelivery,
     WebhookEndpoint,
+    adopt_saved,
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
@@ -208,10 +209,7 @@ class AppAdmin(admin.ModelAdmin):
             services.app_update(app=obj, name=obj.name, is_active=obj.is_active)
             return
         app, raw_key = services.app_create(name=form.cleaned_data["name"])
-        # The admin logs and answers about ``obj``: make it the row the service created.
-        for model_field in App._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(app, model_field.attname))
-        obj._state = app._state
+        adopt_saved(obj, app)
         obj._inbox_raw_key = raw_key  # type: ignore[attr-defined]
 
     def response_add(

@@ -379,6 +379,14 @@ class StaffInbox(Conversation):
         verbose_name_plural = _("staff inbox")
 
 
+def adopt_saved(target: models.Model, source: models.Model) -> None:
+    """Make ``target`` the row ``source`` is: a ModelAdmin that lets a service create the row logs
+    and answers about the ``obj`` it was given, which the service never saw."""
+    for model_field in type(source)._meta.concrete_fields:
+        setattr(target, model_field.attname, getattr(source, model_field.attname))
+    target._state = source._state
+
+
 # Models of the app's sub-packages, imported so that Django registers them under ``inbox``.
 from inbox.attachments.models import Attachment  # noqa: E402, F401
 from inbox.outbox.models import OutboxEvent  # noqa: E402, F401

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inbox.exceptions import ValidationFailed
+from inbox.models import adopt_saved
 from inbox.webhooks import services
 from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -80,9 +81,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             description=data["description"],
             is_active=data["is_active"],
         )
-        for model_field in WebhookEndpoint._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(endpoint, model_field.attname))
-        obj._state = endpoint._state
+        adopt_saved(obj, endpoint)
         obj._inbox_secret = secret  # type: ignore[attr-defined]
 
     def response_add(
