@@ -154,10 +154,18 @@ def test_sharing_and_taking_back_with_the_permissions(ana):
 
 
 @pytest.mark.django_db
-def test_a_colleagues_personal_reply_does_not_exist_for_anyone_else(ana, replies):
-    """Not even for a staff user with every permission; the answer is the unknown id's."""
-    client = logged_in(ana)
+@pytest.mark.parametrize("who", ["every_permission", "superuser"])
+def test_a_colleagues_personal_reply_does_not_exist_for_anyone_else(who, ana, make_user, replies):
+    """Not even for a staff user with every permission, or a superuser; the answer is the
+    unknown id's."""
+    user = ana
+    if who == "superuser":
+        user = make_user("root", staff=True, perms=False)
+        user.is_superuser = True
+        user.save()
+    client = logged_in(user)
     private = replies["bo"]
+    assert "Bo's greeting" not in titles(client.get(URL))
     for response in (
         client.get(f"{URL}/{private.pk}"),
         client.patch(f"{URL}/{private.pk}", {"text": "mine now"}, format="json"),
@@ -249,6 +257,13 @@ def test_the_admin_shows_shared_and_own_replies_and_checks_sharing(client, ana, 
     added = client.post("/admin/inbox/savedreply/add/", {"title": "Mine", "text": "t"})
     assert added.status_code == 302
     assert SavedReply.objects.get(title="Mine").owner_id == bo.pk
+
+    # Deleting the shared reply from the list is refused too, and deletes nothing.
+    client.post(
+        "/admin/inbox/savedreply/",
+        {"action": "delete_selected", "_selected_action": [replies["shared"].pk], "post": "yes"},
+    )
+    assert SavedReply.objects.filter(pk=replies["shared"].pk).exists()
 
     client.force_login(ana)
     shared = client.post(
