@@ -37,6 +37,8 @@ from inbox.models import (
     user_wire_id,
 )
 from inbox.realtime.routing import websocket_urlpatterns
+from inbox.replies.admin import SavedReplyAdmin
+from inbox.replies.models import SavedReply
 from inbox.webhooks.admin import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from inbox.wire import assignee_json
 
@@ -279,6 +281,8 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "i18n": js_catalog(get_language()),
                 # Who a conversation can be assigned to (the assign menu).
                 "assignableStaff": [assignee_json(staff) for staff in selectors.assignable_staff()],
+                # The composer's "/" list (shared replies and the user's own).
+                "savedRepliesUrl": reverse("inbox:saved-reply-list"),
             },
         }
         return TemplateResponse(request, "admin/inbox/inbox.html", context)
@@ -309,6 +313,7 @@ def register_admin(site: admin.AdminSite) -> None:
     site.register(StaffInbox, StaffInboxAdmin)
     site.register(WebhookEndpoint, WebhookEndpointAdmin)
     site.register(WebhookDelivery, WebhookDeliveryAdmin)
+    site.register(SavedReply, SavedReplyAdmin)
 
 
 register_admin(admin.site)

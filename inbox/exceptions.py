@@ -131,6 +131,11 @@ class WebhookEndpointNotFound(InboxError, status=404, code="WEBHOOK_ENDPOINT_NOT
     default_message = _("No webhook endpoint with this id")
 
 
+class SavedReplyNotFound(InboxError, status=404, code="SAVED_REPLY_NOT_FOUND"):
+    # Also the answer for a colleague's personal reply: its existence is not revealed.
+    default_message = _("No saved reply with this id")
+
+
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
     default_message = _("Conversation not found")
 

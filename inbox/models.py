@@ -67,6 +67,11 @@ class _KindNames(NamedTuple):
     short_label: str
 
 
+def placeholder_display_name(kind: str, external_id: uuid.UUID) -> str:
+    """The display name of a participant nobody named ("Visitor 3f2a1b")."""
+    return f"{Participant.Kind(kind).short_label} {external_id.hex[:6]}"
+
+
 class Participant(models.Model):
     """The person on the other side of the business: a visitor, a contact or a member."""
 
@@ -138,6 +143,12 @@ class Participant(models.Model):
     @property
     def wire_key(self) -> str:
         return self.Kind(self.kind).wire_key
+
+    @property
+    def is_named(self) -> bool:
+        """Was the display name given (by the API, or a user's name) rather than made up?"""
+        name = self.display_name
+        return bool(name) and name != placeholder_display_name(self.kind, self.external_id)
 
 
 _KIND_NAMES = {
@@ -390,4 +401,5 @@ def adopt_saved(target: models.Model, source: models.Model) -> None:
 # Models of the app's sub-packages, imported so that Django registers them under ``inbox``.
 from inbox.attachments.models import Attachment  # noqa: E402, F401
 from inbox.outbox.models import OutboxEvent  # noqa: E402, F401
+from inbox.replies.models import SavedReply  # noqa: E402, F401
 from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -101,6 +101,7 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
     return {
         "conversation": conversation_json(conversation),
         "participantKind": conversation.participant.kind,
+        "participantNamed": conversation.participant.is_named,
         "previewText": conversation.last_message_preview,
         "lastSequence": str(conversation.last_sequence),
         "lastMessageSequence": str(conversation.last_message_sequence),

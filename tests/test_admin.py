@@ -74,6 +74,7 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
         "assignableStaff": [
             {"wixUserId": str(user_wire_id(staff_user.pk)), "name": staff_user.get_username()}
         ],
+        "savedRepliesUrl": "/inbox/v2/saved-replies",
     }
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from inbox import services
 from inbox.identity import caller_for_user
-from inbox.models import Conversation, Participant
+from inbox.models import Conversation, Participant, user_wire_id
 from tests.conftest import API, text_message
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +64,7 @@ def test_row_shape_and_newest_activity_first(staff_client, make_conversation, se
     assert row == {
         "conversation": row["conversation"],
         "participantKind": "CONTACT",
+        "participantNamed": False,  # "Contact 3f2a1b", made up
         "previewText": "second",
         "lastSequence": sent["sequence"],
         "lastMessageSequence": sent["sequence"],
@@ -79,6 +80,30 @@ def test_row_shape_and_newest_activity_first(staff_client, make_conversation, se
     }
     assert row["conversation"]["participant"] == {"contactId": str(newer.participant.contact_id)}
     assert row["lastActivityDate"].endswith("Z")
+
+
+def test_rows_say_whether_the_participant_has_a_real_name(staff_client, make_user):
+    """Saved replies fill {name} only with a name someone gave, never "Visitor 3f2a1b"."""
+    member = make_user("ana-member")
+    member.first_name, member.last_name = "Ana", "Silva"
+    member.save()
+    named, _ = services.conversation_get_or_create(
+        kind=Participant.Kind.MEMBER, external_id=user_wire_id(member.pk), user=member
+    )
+    given, _ = services.conversation_get_or_create(
+        kind=Participant.Kind.CONTACT, external_id=uuid.uuid4(), display_name="Kim Lee"
+    )
+    anonymous, _ = services.conversation_get_or_create(
+        kind=Participant.Kind.ANONYMOUS_VISITOR, external_id=uuid.uuid4()
+    )
+    by_id = {row["conversation"]["id"]: row for row in rows(staff_client)}
+    assert {
+        by_id[str(c.pk)]["conversation"]["participantDisplayData"]["name"]: by_id[str(c.pk)][
+            "participantNamed"
+        ]
+        for c in (named, given, anonymous)
+    } == {"Ana Silva": True, "Kim Lee": True, anonymous.participant.display_name: False}
+    assert anonymous.participant.display_name.startswith("Visitor ")
 
 
 def test_conversations_without_activity_come_last(staff_client, make_conversation, send):

@@ -37,7 +37,8 @@ from inbox.identity import (
     caller_for_app,
     visitor_token_issue,
 )
-from inbox.models import App, Conversation, Message, Participant, user_wire_id
+from inbox.models import App, Conversation, Message, Participant, SavedReply, user_wire_id
+from inbox.replies.services import saved_reply_create
 from inbox.wire import message_json
 from project.asgi import application
 from tests.conftest import API, text_draft
@@ -55,7 +56,9 @@ TIMEOUT = 5
 # that is not theirs). Downloads use the link the business side receives for a file sent with
 # that visibility: the link is the credential (an <img> sends no Authorization header), so
 # "nothing" holding it gets the file, while a participant's own credentials never open a file of
-# an internal note or of someone else's conversation.
+# an internal note or of someone else's conversation. Saved replies are staff users' alone:
+# SHARED is a colleague's shared reply, COLLEAGUE a colleague's personal one, which exists for
+# nobody but that colleague (the unknown id's 404, even for staff with every permission).
 OPERATIONS = [
     "conversations.list",
     "conversations.get",
@@ -77,26 +80,33 @@ OPERATIONS = [
     "attachments.download:BUSINESS",
     "ws.business",
     "ws.participant",
+    "replies.list",
+    "replies.create",
+    "replies.get:SHARED",
+    "replies.get:COLLEAGUE",
+    "replies.update:SHARED",
+    "replies.delete:COLLEAGUE",
 ]
 MATRIX = """
-identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  ws.business  ws.participant
-app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
-staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403
-staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  4403         4403
-member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  4403         open
-other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  4403         open
-visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  4403         open
-other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  4403         open
-expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
-forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
-revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401
-nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     4401         4401
+identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  ws.business  ws.participant  rep.list  rep.create  rep.get:SH  rep.get:COL  rep.upd:SH  rep.del:COL
+app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403            200       200         200         404:SRNF     200         404:SRNF
+staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  4403         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
 """
 CODES = {
     "PD": "PERMISSION_DENIED",
     "NJC": "NOT_JOINED_CHATROOM",
     "IDM": "IDENTITY_DOES_NOT_MATCH",
     "UA": "UNAUTHENTICATED",
+    "SRNF": "SAVED_REPLY_NOT_FOUND",
 }
 _LINES = [line.split() for line in MATRIX.strip().splitlines()]
 IDENTITIES = [line[0] for line in _LINES[1:]]
@@ -123,6 +133,9 @@ class World:
     staff_user: Any
     bare_staff_user: Any
     revoked_key: str
+    shared_reply: SavedReply
+    # A personal reply of another staff user: no identity, staff included, ever reads its text.
+    colleague_reply: SavedReply
     secrets: list[str] = field(default_factory=list)
 
 
@@ -177,6 +190,7 @@ def world(make_user: Callable[..., Any]) -> World:
         kind=Participant.Kind.ANONYMOUS_VISITOR, external_id=visitor_id
     )
     member_user = make_user("member-a")
+    colleague = make_user("staff-c", staff=True)
     member_conversation, _ = services.conversation_get_or_create(
         kind=Participant.Kind.MEMBER, external_id=user_wire_id(member_user.pk), user=member_user
     )
@@ -190,6 +204,12 @@ def world(make_user: Callable[..., Any]) -> World:
         staff_user=make_user("staff-a", staff=True),
         bare_staff_user=make_user("staff-b", staff=True, perms=False),
         revoked_key=revoked_key,
+        shared_reply=saved_reply_create(
+            user=colleague, title="Shared", text="shared reply", shared=True
+        ),
+        colleague_reply=saved_reply_create(
+            user=colleague, title="Mine", text=f"COLLEAGUE-PERSONAL-{uuid.uuid4().hex}"
+        ),
     )
     for seeded in (world.visitor, world.member):
         world.secrets += [seeded.internal.preview_text, str(seeded.internal.sequence)]
@@ -337,6 +357,8 @@ def rest(world: World, who: Actor, operation: str) -> Any:
     if name == "attachments.download":
         parts = urlsplit(sent_file_url(world, target, visibility))
         return client.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
+    if name.startswith("replies."):
+        return saved_replies_call(world, client, name, short)
     if name == "visitors.create":
         return client.post(f"{API}/visitors")
     if name == "visitors.claim":
@@ -345,6 +367,22 @@ def rest(world: World, who: Actor, operation: str) -> Any:
             f"{API}/visitors/claim", {"token": visitor_token_issue(uuid.uuid4())}, format="json"
         )
     raise AssertionError(operation)
+
+
+def saved_replies_call(world: World, client: APIClient, name: str, which: str) -> Any:
+    reply = world.shared_reply if which == "SHARED" else world.colleague_reply
+    url = f"{API}/saved-replies"
+    if name == "replies.list":
+        return client.get(url)
+    if name == "replies.create":
+        return client.post(url, {"title": "Matrix", "text": "matrix reply"}, format="json")
+    if name == "replies.get":
+        return client.get(f"{url}/{reply.pk}")
+    if name == "replies.update":
+        return client.patch(f"{url}/{reply.pk}", {"text": "matrix changed"}, format="json")
+    if name == "replies.delete":
+        return client.delete(f"{url}/{reply.pk}")
+    raise AssertionError(name)
 
 
 def sent_file_url(world: World, target: Seeded, visibility: str) -> str:
@@ -424,6 +462,8 @@ def test_authorization_matrix(world: World, identity: str) -> None:
             observed[operation] = outcome(response)
             seen.append(response_text(response))
     assert observed == EXPECTED[identity]
+    assert world.colleague_reply.text not in "\n".join(seen), identity
+    assert SavedReply.objects.filter(pk=world.colleague_reply.pk).exists(), identity
     if identity not in ("app", "staff"):
         # Nothing this identity received names an internal message.
         everything = "\n".join(seen)

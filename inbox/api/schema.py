@@ -190,6 +190,9 @@ class AssigneeSerializer(serializers.Serializer[Any]):
 class ConversationRowSerializer(serializers.Serializer[Any]):
     conversation = ConversationSerializer()
     participantKind = serializers.ChoiceField(choices=Participant.Kind.values)
+    participantNamed = serializers.BooleanField(
+        help_text='False when the participant\'s name is empty or made up ("Visitor 3f2a1b").'
+    )
     previewText = serializers.CharField(help_text="Preview of the last non-silent message.")
     lastSequence = serializers.CharField(help_text="Highest sequence in the conversation (int64).")
     lastMessageSequence = serializers.CharField(

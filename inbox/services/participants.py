@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from inbox.models import Participant, user_display_name
+from inbox.models import Participant, placeholder_display_name, user_display_name
 from inbox.selectors import one_or_none
 
 
@@ -19,7 +19,7 @@ def visitor_create() -> uuid.UUID:
 def _default_display_name(kind: Participant.Kind, external_id: uuid.UUID, user: Any) -> str:
     if user is not None:
         return user_display_name(user)
-    return f"{kind.short_label} {external_id.hex[:6]}"
+    return placeholder_display_name(kind, external_id)
 
 
 def participant_get_or_create(

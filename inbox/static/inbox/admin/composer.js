@@ -7,6 +7,7 @@ import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
 import { ACCEPT, attachmentItem, bindFileSources, uploadFile } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { SavedReplies } from "./replies.js";
 
 const SEND_ATTEMPTS = 3;
 
@@ -26,6 +27,17 @@ export class Composer {
     this.fileInput.accept = ACCEPT;
     this.uploads = this.form.querySelector(".inbox-uploads");
     this.sending = false;
+    this.savedReplies = new SavedReplies(page, this.textarea);
+  }
+
+  /** The "/" shortcut from outside the composer: into an empty composer, "/" and the list. */
+  startSavedReply() {
+    if (this.form.hidden) return;
+    this.textarea.focus();
+    if (this.textarea.value) return;
+    this.textarea.value = "/";
+    this.textarea.setSelectionRange(1, 1);
+    this.savedReplies.update();
   }
 
   show() {
@@ -159,7 +171,9 @@ export class Composer {
       dropZone: this.form,
       onFiles: (files) => this.sendFiles(files),
     });
+    this.savedReplies.bind();
     this.textarea.addEventListener("keydown", (event) => {
+      if (this.savedReplies.handleKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.send();

@@ -18,6 +18,7 @@ import { AssignControls } from "./assignment.js";
 import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
+import { Shortcuts } from "./shortcuts.js";
 import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
 
@@ -41,6 +42,7 @@ export class InboxPage {
     this.composer = new Composer(this);
     this.statusControls = new StatusControls(this);
     this.assignControls = new AssignControls(this);
+    this.shortcuts = new Shortcuts(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -63,6 +65,7 @@ export class InboxPage {
     this.composer.bind();
     this.statusControls.bind();
     this.assignControls.bind();
+    this.shortcuts.bind();
     this.list.load().then(() => this.stream.start());
   }
 
