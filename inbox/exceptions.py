@@ -131,6 +131,10 @@ class WebhookEndpointNotFound(InboxError, status=404, code="WEBHOOK_ENDPOINT_NOT
     default_message = _("No webhook endpoint with this id")
 
 
+class WebhookEndpointInactive(InboxError, status=409, code="WEBHOOK_ENDPOINT_INACTIVE"):
+    default_message = _("The webhook endpoint is switched off; switch it on first")
+
+
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
     default_message = _("Conversation not found")
 
