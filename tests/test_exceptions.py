@@ -141,6 +141,7 @@ def test_application_errors_keep_their_wire_codes():
         "PermissionDenied": (403, "PERMISSION_DENIED"),
         "IdempotencyConflict": (409, "IDEMPOTENCY_KEY_REUSED"),
         "WebhookEndpointNotFound": (404, "WEBHOOK_ENDPOINT_NOT_FOUND"),
+        "WebhookEndpointInactive": (409, "WEBHOOK_ENDPOINT_INACTIVE"),
         "AttachmentTooLarge": (413, "PAYLOAD_TOO_LARGE"),
     }
 
