@@ -1,4 +1,4 @@
-"""Benchmark 10 — webhook delivery: events/s to one endpoint and to 10, and the latency from
+"""Benchmark 9 — webhook delivery: events/s to one endpoint and to 10, and the latency from
 commit to receipt, through the real path (REST send → outbox row → ``inbox_relay`` fan-out →
 ``db_worker`` task → HTTP POST, Standard Webhooks signed) to a receiver on loopback. Floor,
 measured in the same run: one POST straight to that receiver.
@@ -197,7 +197,7 @@ def main() -> None:
     os.environ["INBOX_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
     receiver = Receiver()
     report = h.Report(
-        title="10. Webhook delivery (REST send → outbox → relay → worker → loopback receiver)",
+        title="9. Webhook delivery (REST send → outbox → relay → worker → loopback receiver)",
         headers=["case", "p50 ms", "p99 ms", "mean ms", "n"],
     )
     with h.django_database("webhooks") as db:

@@ -303,7 +303,7 @@ _CLIENT: httpx.Client | None = None
 def _client() -> httpx.Client:
     """One HTTP client per process: making one loads the CA bundle into a new SSL context, which
     cost 155 ms a time on the benchmark machine, half of what an attempt took
-    (docs/benchmarks.md, 10). It also keeps connections to receivers alive between attempts
+    (docs/benchmarks.md, 9). It also keeps connections to receivers alive between attempts
     (pooled by the checked address, which the request names)."""
     global _CLIENT
     if _CLIENT is None:
