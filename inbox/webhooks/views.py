@@ -124,6 +124,9 @@ class WebhookEndpointViewSet(InboxViewSet):
         responses={200: s.ReplayResponseSerializer},
         summary="Deliver again every event of the endpoint's types recorded since a time "
         "(our extension)",
+        description="Deliveries the endpoint had start over; events it had none for (it was off, "
+        "or subscribed later) get one; as far back as the outbox keeps events. A switched-off "
+        "endpoint answers 409 `WEBHOOK_ENDPOINT_INACTIVE`.",
     )
     @action(detail=True, methods=["post"], url_path="replay")
     def replay(self, request: Request, pk: str | None = None) -> Response:
