@@ -297,6 +297,8 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "WEBHOOK_RETRY_SCHEDULE": _retry_schedule,
     "WEBHOOK_TIMEOUT_SECONDS": _number(minimum=0.1, integer=False),
     "WEBHOOK_ALLOWED_NETWORKS": _networks,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": _number(minimum=1, integer=False),
+    "WEBHOOK_WIX_INSTANCE_ID": _text(optional=True),
     "ATTACHMENT_MAX_BYTES": _number(minimum=1, integer=True),
     "ATTACHMENT_ALLOWED_TYPES": _attachment_types,
     "ATTACHMENT_STORAGE": _storage_alias,

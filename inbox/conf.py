@@ -82,6 +82,11 @@ DEFAULTS: dict[str, Any] = {
     # Networks (CIDR) webhooks may go to although they are loopback, private or link-local; by
     # default none: such destinations are refused (the SSRF guard, inbox/webhooks/destinations.py).
     "WEBHOOK_ALLOWED_NETWORKS": [],
+    # An endpoint whose attempts have all failed for this long is switched off, and the site's
+    # ADMINS are e-mailed (5 days).
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 5 * 24 * 60 * 60,
+    # ``data.instanceId`` of ``wix``-format webhooks; empty: a fixed id derived for the site.
+    "WEBHOOK_WIX_INSTANCE_ID": "",
     # Uploads (POST v2/attachments): the largest file accepted, in bytes (more: 413), and the
     # types accepted, as found by content sniffing (inbox.attachments.sniffing.SNIFFABLE_TYPES
     # lists those that can be: HTML, SVG and executables never can).

@@ -136,6 +136,10 @@ class SavedReplyNotFound(InboxError, status=404, code="SAVED_REPLY_NOT_FOUND"):
     default_message = _("No saved reply with this id")
 
 
+class WebhookEndpointInactive(InboxError, status=409, code="WEBHOOK_ENDPOINT_INACTIVE"):
+    default_message = _("The webhook endpoint is switched off; switch it on first")
+
+
 class ConversationNotFound(InboxError, status=404, code="CONVERSATION_NOT_FOUND"):
     default_message = _("Conversation not found")
 

@@ -402,4 +402,9 @@ def adopt_saved(target: models.Model, source: models.Model) -> None:
 from inbox.attachments.models import Attachment  # noqa: E402, F401
 from inbox.outbox.models import OutboxEvent  # noqa: E402, F401
 from inbox.replies.models import SavedReply  # noqa: E402, F401
-from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401
+from inbox.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSigningKey,
+)

@@ -27,6 +27,7 @@ SCRIPTS = {
     "idle_sockets.py": "floor: minimal ASGI WebSocket app",
     "write_path.py": "floor: plain Django view",
     "serialization.py": "floor: hand-written dict builder",
+    "webhook_delivery.py": "floor: direct POST to the receiver",
 }
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]

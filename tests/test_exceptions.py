@@ -141,6 +141,8 @@ def test_application_errors_keep_their_wire_codes():
         "PermissionDenied": (403, "PERMISSION_DENIED"),
         "IdempotencyConflict": (409, "IDEMPOTENCY_KEY_REUSED"),
         "WebhookEndpointNotFound": (404, "WEBHOOK_ENDPOINT_NOT_FOUND"),
+        "WebhookEndpointInactive": (409, "WEBHOOK_ENDPOINT_INACTIVE"),
+        "SavedReplyNotFound": (404, "SAVED_REPLY_NOT_FOUND"),
         "AttachmentTooLarge": (413, "PAYLOAD_TOO_LARGE"),
     }
 

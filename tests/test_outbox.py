@@ -11,9 +11,14 @@ message within 5 s, and the Jepsen-style checker (tests/jepsen.py) finds nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import re
 import signal
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -24,7 +29,7 @@ from django.utils import timezone
 from inbox import services
 from inbox.identity import caller_for_app
 from inbox.models import OutboxEvent
-from inbox.outbox.relay import prune_once, relay_once
+from inbox.outbox.relay import prune_once, relay_once, signal_once
 from inbox.realtime.events import message_event_id
 from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import FAULT_KILL_BEFORE_PUBLISH
@@ -119,6 +124,52 @@ def test_the_relay_publishes_only_stale_unpublished_events_once(
     assert OutboxEvent.objects.get(pk=published).published_at is not None
 
 
+@pytest.fixture
+def committed_events():
+    """The event ids ``inbox.signals.event_committed`` is sent with, in order."""
+    from inbox.signals import event_committed
+
+    received: list[str] = []
+
+    def receiver(sender, event_id, **kwargs):
+        received.append(event_id)
+
+    event_committed.connect(receiver)
+    yield received
+    event_committed.disconnect(receiver)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_sends_the_signals_of_a_process_that_died_before_sending_them_once(
+    layer, app_caller, make_conversation, settings, committed_events
+):
+    settings.INBOX = {"OUTBOX_RELAY_GRACE_SECONDS": 2.0}
+    conversation = make_conversation()
+    sent = [
+        services.message_send(caller=app_caller, conversation=conversation, draft=text_draft())[0]
+        for _ in range(3)
+    ]
+    died, fresh, healthy = (message_event_id(m.pk) for m in sent)
+    # The request's process sent the signals of all three; the first two as a process killed
+    # between its commit and its post-commit step leaves them (nothing published or sent).
+    assert committed_events == [died, fresh, healthy]
+    committed_events.clear()
+    OutboxEvent.objects.filter(pk=died).update(
+        published_at=None, signalled_at=None, created_at=timezone.now() - timedelta(seconds=3)
+    )
+    OutboxEvent.objects.filter(pk=fresh).update(published_at=None, signalled_at=None)
+    assert relay_once() == 1 and signal_once() == 1
+    assert committed_events == [died]
+    assert signal_once() == 0 and committed_events == [died]
+    # A process whose publish the channel layer refused (Redis down) did send the signals: the
+    # relay publishes its event but does not signal it again.
+    OutboxEvent.objects.filter(pk=healthy).update(
+        published_at=None, created_at=timezone.now() - timedelta(seconds=3)
+    )
+    assert relay_once() == 1 and signal_once() == 0
+    assert committed_events == [died]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_published_events_past_the_retention_are_pruned(
     layer, app_caller, make_conversation, settings
@@ -210,3 +261,75 @@ async def test_a_server_killed_between_commit_and_publish_loses_no_event() -> No
     assert history.summary()["ok"] == 12
     assert check(history, clients, committed, visible) == []
     assert divergent(history, clients, committed, visible) == 0
+
+
+LEFT_OVER_SCRIPT = """
+import json, uuid
+from datetime import timedelta
+from django.utils import timezone
+from inbox.models import OutboxEvent
+from inbox.realtime.groups import business_group
+at = timezone.now() - timedelta(seconds=10)
+rows = []
+for n in range({count}):
+    event_id = str(uuid.uuid4())
+    envelope = {{"id": event_id, "slug": "message_sent_to_business", "entityFqdn":
+        "wix.crm.inbox.v2.message", "entityId": str(n), "eventTime": at.isoformat(), "data": {{}}}}
+    rows.append(OutboxEvent(id=event_id, slug=envelope["slug"], envelope=envelope,
+        groups=[business_group()], created_at=at))
+OutboxEvent.objects.bulk_create(rows)
+print(json.dumps({{"group": business_group(), "ids": [r.id for r in rows]}}))
+"""
+
+
+@pytest.mark.multiprocess
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+    reason="two relays share a backlog on PostgreSQL only (SKIP LOCKED); SQLite runs one",
+)
+async def test_two_relays_at_once_publish_each_left_over_event_once() -> None:
+    from inbox.realtime.layers import RedisPubSubChannelLayer
+
+    count = 1500  # three batches of the relay's 500, so the two contend
+    with asgi_servers(0) as cluster:
+        script = LEFT_OVER_SCRIPT.format(count=count)
+        out = await asyncio.to_thread(cluster.manage, "shell", "-c", script)
+        left_over = json.loads(out.strip().splitlines()[-1])
+        layer = RedisPubSubChannelLayer(
+            hosts=[cluster.env["REDIS_URL"]], prefix=cluster.env["CHANNEL_LAYER_PREFIX"]
+        )
+        channel = await layer.new_channel()
+        await layer.group_add(left_over["group"], channel)
+        received: list[str] = []
+        try:
+            relays = [cluster._start_command(f"relay-{n}", ["inbox_relay"]) for n in range(2)]
+            deadline = time.monotonic() + 60
+            while len(received) < count and time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    message = await asyncio.wait_for(layer.receive(channel), 1.0)
+                    received.append(message["event"]["id"])
+            # Anything sent twice would arrive within a moment of the rest.
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    message = await asyncio.wait_for(layer.receive(channel), 1.5)
+                    received.append(message["event"]["id"])
+            for relay in relays:
+                relay.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(relay.wait, 10)
+            state = await asyncio.to_thread(
+                cluster.manage,
+                "shell",
+                "-c",
+                "from inbox.models import OutboxEvent as O; "
+                "print(O.objects.filter(published_at=None).count(), "
+                "O.objects.filter(signalled_at=None).count())",
+            )
+            logs = cluster.logs()
+        finally:
+            await layer.flush()
+    assert Counter(received) == Counter(left_over["ids"]), logs
+    assert state.strip().splitlines()[-1].split() == ["0", "0"]
+    # Each relay's log counts what it published: together, every event once.
+    relayed = [int(n) for n in re.findall(r"relayed (\d+) events", logs)]
+    assert sum(relayed) == count, logs

@@ -15,11 +15,13 @@ import json
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from django.test import Client
 from standardwebhooks.webhooks import Webhook
@@ -28,7 +30,7 @@ from inbox.models import WebhookEndpoint
 from inbox.webhooks import destinations, signing
 from tests.conftest import assert_app_error, field_violations
 from tests.servers import ServerCluster, asgi_servers
-from tests.webhook_receiver import Answer, Receiver, webhook_receiver
+from tests.webhook_receiver import Answer, Receiver, webhook_receiver, wix_verify
 
 ENDPOINTS = "/inbox/v2/webhooks/endpoints"
 EVENT = "message_sent_to_participant"
@@ -144,26 +146,37 @@ WEBHOOK_ENV = {
 
 
 @contextlib.contextmanager
-def webhook_site() -> Iterator[tuple[ServerCluster, Receiver, dict[str, str], str, str]]:
+def webhook_site(
+    format: str = "standard",
+) -> Iterator[tuple[ServerCluster, Receiver, dict[str, str], str, str]]:
     """A server with the worker and the relay, a receiver, an endpoint pointing at it and a
     conversation: (cluster, receiver, API headers, endpoint id, conversation id)."""
     with (
         webhook_receiver() as receiver,
         asgi_servers(1, extra_env=WEBHOOK_ENV, background=True) as cluster,
     ):
-        yield cluster, receiver, *_setup(cluster, receiver)
+        yield cluster, receiver, *_setup(cluster, receiver, format)
 
 
-def _setup(cluster: ServerCluster, receiver: Receiver) -> tuple[dict[str, str], str, str]:
+def _setup(
+    cluster: ServerCluster, receiver: Receiver, format: str
+) -> tuple[dict[str, str], str, str]:
     key = cluster.create_app_key()
     headers = {"Authorization": key}
     base = cluster.urls[0] + "/inbox"
     created = httpx.post(
         f"{base}/v2/webhooks/endpoints",
-        json={"url": receiver.url, "eventTypes": [EVENT]},
+        json={"url": receiver.url, "eventTypes": [EVENT], "format": format},
         headers=headers,
     ).json()
-    receiver.secret = created["secret"]
+    assert created["endpoint"]["format"] == format
+    if format == "wix":
+        # What a receiver ported from Wix is configured with: the site's public key.
+        receiver.public_key = httpx.get(
+            f"{base}/v2/webhooks/endpoints/public-key", headers=headers
+        ).json()["publicKey"]
+    else:
+        receiver.secret = created["secret"]
     conversation = httpx.post(
         f"{base}/v2/conversations",
         json={"participantId": {"contactId": "3f1e0e54-3a52-4d0e-9e36-0b7f6f9a9a11"}},
@@ -288,6 +301,45 @@ def test_a_worker_killed_mid_delivery_leaves_the_delivery_to_another() -> None:
     assert delivery["log"] == [200]
 
 
+@pytest.mark.multiprocess
+@pytest.mark.slow
+def test_a_wix_format_receiver_verifies_the_jwt_with_the_sites_public_key() -> None:
+    with webhook_site("wix") as (cluster, receiver, headers, _endpoint, conversation):
+        event_id = _send(cluster, headers, conversation, "to a wix receiver")
+        (got,) = receiver.wait_for(lambda r: r.verified())
+        # Re-signed by another key, the same layout does not verify.
+        from inbox.webhooks.wix import _new_pair
+
+        forged = jwt.encode(
+            jwt.decode(got.body, options={"verify_signature": False}),
+            _new_pair()[0],
+            algorithm="RS256",
+        )
+        deliveries = _deliveries(cluster)
+    assert got.headers["content-type"] == "text/plain"
+    assert wix_verify(forged, receiver.public_key or "") is None
+    payload = got.payload
+    assert payload is not None
+    assert payload["eventType"] == "wix.crm.inbox.v2.message_message_sent_to_participant"
+    assert str(uuid.UUID(payload["instanceId"])) == payload["instanceId"]
+    event = payload["event"]
+    assert (event["id"], event["slug"], event["entityFqdn"]) == (
+        event_id,
+        EVENT,
+        "wix.crm.inbox.v2.message",
+    )
+    body = event["actionEvent"]["body"]
+    assert body["conversationId"] == conversation
+    assert body["message"]["content"]["basic"]["items"][0]["text"] == "to a wix receiver"
+    assert event["entityId"] == body["message"]["id"]
+    # The app sent it: Wix's APP identity, with the app's id as the sender names it.
+    assert payload["identity"] == {
+        "identityType": "APP",
+        "appId": body["message"]["sender"]["appId"],
+    }
+    assert [(d["status"], d["log"]) for d in deliveries] == [("SUCCEEDED", [200])]
+
+
 # The admin ---------------------------------------------------------------------------------
 
 
@@ -302,7 +354,12 @@ def test_the_admin_creates_an_endpoint_and_shows_its_secret_once(admin_browser, 
     settings.INBOX = {"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8"]}
     response = admin_browser.post(
         "/admin/inbox/webhookendpoint/add/",
-        {"url": "http://127.0.0.1:9/hooks", "event_types": json.dumps([EVENT]), "is_active": "on"},
+        {
+            "url": "http://127.0.0.1:9/hooks",
+            "format": "standard",
+            "event_types": json.dumps([EVENT]),
+            "is_active": "on",
+        },
     )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()

@@ -20,6 +20,9 @@ class OutboxEvent(models.Model):
     groups = models.JSONField()
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the event's Django signals are sent (inbox/signals.py), by the request or,
+    # when its process died before it got that far, by the relay: they are sent at most once.
+    signalled_at = models.DateTimeField(null=True, blank=True)
     # Set once the relay created this event's webhook deliveries (inbox/webhooks/).
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
@@ -32,6 +35,12 @@ class OutboxEvent(models.Model):
                 fields=["created_at"],
                 name="inbox_outbox_unpublished",
                 condition=models.Q(published_at__isnull=True),
+            ),
+            # The relay's scan for events whose signals were never sent.
+            models.Index(
+                fields=["created_at"],
+                name="inbox_outbox_unsignalled",
+                condition=models.Q(signalled_at__isnull=True),
             ),
             # The webhook fan-out's scan: rows not dispatched yet, oldest first.
             models.Index(

@@ -26,3 +26,10 @@ def outbox_backlog(*, created_before: datetime) -> int:
 def outbox_undispatched(*, limit: int) -> QuerySet[OutboxEvent]:
     """Events whose webhook deliveries are not created yet, oldest first."""
     return OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("created_at")[:limit]
+
+
+def outbox_unsignalled(*, created_before: datetime, limit: int) -> QuerySet[OutboxEvent]:
+    """Events created before ``created_before`` whose signals were never sent, oldest first."""
+    return OutboxEvent.objects.filter(
+        signalled_at__isnull=True, created_at__lt=created_before
+    ).order_by("created_at")[:limit]

@@ -39,6 +39,21 @@ def outbox_mark_published(*, event_ids: Iterable[str]) -> int:
     )
 
 
+def outbox_mark_committed(*, event_id: str, published: bool) -> None:
+    """After the request's post-commit publish: its signals are about to be sent, and (if the
+    channel layer took it) the event is published; one ``UPDATE``."""
+    now = timezone.now()
+    changes = {"signalled_at": now, **({"published_at": now} if published else {})}
+    OutboxEvent.objects.filter(pk=event_id).update(**changes)
+
+
+def outbox_mark_signalled(*, event_ids: Iterable[str]) -> int:
+    """Mark the events' signals sent now (those not marked yet); returns how many were."""
+    return OutboxEvent.objects.filter(pk__in=list(event_ids), signalled_at__isnull=True).update(
+        signalled_at=timezone.now()
+    )
+
+
 def outbox_mark_dispatched(*, event_ids: Iterable[str]) -> None:
     """Mark the events' webhook deliveries created (``inbox.webhooks.services``)."""
     OutboxEvent.objects.filter(pk__in=list(event_ids)).update(dispatched_at=timezone.now())

@@ -24,7 +24,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from inbox.outbox.services import outbox_mark_published, outbox_record
+from inbox.outbox.services import outbox_mark_committed, outbox_record
 from inbox.realtime import registry
 from inbox.realtime.groups import group_stream
 from inbox.realtime.layers import bounded
@@ -57,17 +57,20 @@ def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
 
 
 def _committed(groups: list[str], event: dict[str, Any]) -> None:
-    """After commit: the sockets first (the latency that matters), then the site's receivers."""
-    _send(groups, event)
+    """After commit: the sockets first (the latency that matters), then one ``UPDATE`` marking
+    the event published and signalled, then the site's receivers. Marked before they run, so a
+    process that dies before the mark leaves both to the relay, and signals are never sent twice
+    (docs/architecture.md, "Signals after a crash")."""
+    published = _send(groups, event)
+    outbox_mark_committed(event_id=event["id"], published=published)
     send_event_signals(event)
 
 
-def _send(groups: list[str], event: dict[str, Any]) -> None:
+def _send(groups: list[str], event: dict[str, Any]) -> bool:
     marker = os.environ.get(FAULT_KILL_BEFORE_PUBLISH)
     if marker and marker in json.dumps(event):
         os.kill(os.getpid(), signal.SIGKILL)
-    if publish_now(groups=groups, event=event):
-        outbox_mark_published(event_ids=[event["id"]])
+    return publish_now(groups=groups, event=event)
 
 
 def publish_now(*, groups: list[str], event: dict[str, Any]) -> bool:

@@ -12,17 +12,24 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers, widgets
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from inbox.exceptions import ValidationFailed
+from inbox.exceptions import InboxError, ValidationFailed
 from inbox.models import adopt_saved
 from inbox.webhooks import services
-from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from inbox.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSigningKey,
+)
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -32,7 +39,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["url", "event_types", "description", "is_active"]
+        fields = ["url", "format", "event_types", "description", "is_active"]
         help_texts = {
             "event_types": _('A JSON list of event slugs, e.g. ["message_sent_to_business"]')
         }
@@ -54,13 +61,87 @@ class WebhookEndpointForm(forms.ModelForm):
         return data
 
 
+class ReplayForm(forms.Form):
+    since = forms.SplitDateTimeField(
+        label=_("Events recorded since"), widget=widgets.AdminSplitDateTime()
+    )
+
+
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ["url", "event_types", "is_active", "disabled_reason", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["url", "format", "event_types", "is_active", "disabled_reason", "created_at"]
+    list_filter = ["is_active", "format"]
     search_fields = ["url", "description"]
-    fields = ["url", "event_types", "description", "is_active", "disabled_reason"]
-    readonly_fields = ["disabled_reason"]
+    fields = [
+        "url",
+        "format",
+        "event_types",
+        "description",
+        "is_active",
+        "disabled_reason",
+        "wix_public_key",
+    ]
+    readonly_fields = ["disabled_reason", "wix_public_key"]
+    actions = ["replay"]
+
+    @admin.display(description=_("Wix-format public key"))
+    def wix_public_key(self, obj: WebhookEndpoint) -> str:
+        """The site's RS256 public key, which ``wix``-format receivers verify the JWT with
+        (``manage.py inbox_webhook_key --rotate`` replaces the pair)."""
+        key = WebhookSigningKey.objects.filter(pk=1).first()
+        if key is None:
+            return gettext("None yet: made with the first wix-format endpoint")
+        return format_html("<pre style='user-select: all'>{}</pre>", key.public_key)
+
+    def _warn_switched_off(self, request: HttpRequest) -> None:
+        """Tell the site, on every endpoint page, which endpoints were switched off and why."""
+        for endpoint in WebhookEndpoint.objects.filter(is_active=False).exclude(disabled_reason=""):
+            self.message_user(
+                request,
+                gettext("Webhook endpoint %(url)s is switched off: %(reason)s")
+                % {"url": endpoint.url, "reason": endpoint.disabled_reason},
+                messages.WARNING,
+            )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if request.method == "GET":
+            self._warn_switched_off(request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=_("Replay events since…"), permissions=["change"])
+    def replay(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]
+    ) -> HttpResponse | None:
+        """Deliver again, to each selected endpoint, every event of its types recorded since
+        the time asked on an intermediate page."""
+        form = ReplayForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            count = 0
+            for endpoint in queryset:
+                try:
+                    count += services.webhook_replay(
+                        endpoint=endpoint, since=form.cleaned_data["since"]
+                    )
+                except InboxError as error:
+                    self.message_user(request, f"{endpoint.url}: {error.message}", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Deliveries queued: %(count)s") % {"count": count},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Replay events since…"),
+            "opts": self.opts,
+            "endpoints": queryset,
+            "form": form,
+            "media": self.media + form.media,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/inbox/webhookendpoint/replay.html", context)
 
     def save_model(
         self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
@@ -70,6 +151,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             services.webhook_endpoint_update(
                 endpoint=obj,
                 url=data["url"],
+                format=data["format"],
                 event_types=data["event_types"],
                 description=data["description"],
                 is_active=data["is_active"],
@@ -77,6 +159,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             return
         endpoint, secret = services.webhook_endpoint_create(
             url=data["url"],
+            format=data["format"],
             event_types=data["event_types"],
             description=data["description"],
             is_active=data["is_active"],

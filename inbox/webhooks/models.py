@@ -11,6 +11,12 @@ from django.utils.translation import gettext_lazy as _
 class WebhookEndpoint(models.Model):
     """Where the site wants events: a URL, the event types it takes, the signing secret."""
 
+    class Format(models.TextChoices):
+        # Standard Webhooks: the envelope as JSON, signed with the endpoint's ``whsec_`` secret.
+        STANDARD = "standard", _("Standard Webhooks (HMAC-signed JSON)")
+        # Wix's layout: the body is a JWT signed RS256 with the site's key (WebhookSigningKey).
+        WIX = "wix", _("Wix (RS256-signed JWT)")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     url = models.URLField(max_length=2000)
     # Registry slugs (``inbox.realtime.registry``); the endpoint gets only these.
@@ -22,8 +28,12 @@ class WebhookEndpoint(models.Model):
     # After a rotation the previous secret signs too until this time, so receivers can switch.
     previous_secret = models.CharField(max_length=100, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.STANDARD)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    # The first failed attempt since the last success; an endpoint failing for
+    # WEBHOOK_DISABLE_AFTER_SECONDS is switched off (and the site's admins told).
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,3 +107,23 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"
+
+
+class WebhookSigningKey(models.Model):
+    """The site's RS256 key pair for ``wix``-format endpoints: one row (pk 1), replaced in place by
+    ``manage.py inbox_webhook_key --rotate``.
+
+    The private key is stored as unencrypted PEM, like the endpoints' ``whsec_`` secrets: the
+    worker must sign with it, so whoever reads this table could sign anyway (docs/architecture.md).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    private_key = models.TextField(editable=False)
+    public_key = models.TextField(editable=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "webhook signing key"
+
+    def __str__(self) -> str:
+        return f"RS256 key of {self.created_at:%Y-%m-%d %H:%M}"

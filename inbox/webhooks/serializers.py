@@ -19,6 +19,12 @@ class EndpointRequestSerializer(serializers.Serializer[Any]):
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, help_text="Receive events (default true).")
+    format = serializers.ChoiceField(
+        choices=WebhookEndpoint.Format.values,
+        required=False,
+        help_text="standard (Standard Webhooks, HMAC; the default) or wix (a JWT signed RS256 "
+        "with the site's key, in Wix's webhook layout).",
+    )
 
 
 class EndpointUpdateSerializer(EndpointRequestSerializer):
@@ -36,6 +42,7 @@ class EndpointSerializer(serializers.Serializer[Any]):
     eventTypes = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField()
     active = serializers.BooleanField()
+    format = serializers.ChoiceField(choices=WebhookEndpoint.Format.values)
     disabledReason = serializers.CharField()
     createdDate = serializers.DateTimeField()
 
@@ -45,6 +52,20 @@ class EndpointWithSecretSerializer(serializers.Serializer[Any]):
 
     endpoint = EndpointSerializer()
     secret = serializers.CharField(help_text="whsec_…: verify signatures with it; not shown again.")
+
+
+class ReplayRequestSerializer(serializers.Serializer[Any]):
+    since = serializers.DateTimeField(help_text="Deliver again every event recorded since then.")
+
+
+class ReplayResponseSerializer(serializers.Serializer[Any]):
+    deliveries = serializers.IntegerField(help_text="How many deliveries were queued.")
+
+
+class PublicKeyResponseSerializer(serializers.Serializer[Any]):
+    publicKey = serializers.CharField(
+        help_text="PEM: wix-format receivers verify the JWT (RS256) with it."
+    )
 
 
 class EndpointResponseSerializer(serializers.Serializer[Any]):
@@ -62,6 +83,7 @@ def endpoint_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "eventTypes": list(endpoint.event_types),
         "description": endpoint.description,
         "active": endpoint.is_active,
+        "format": endpoint.format,
         "disabledReason": endpoint.disabled_reason,
         "createdDate": endpoint.created_at.isoformat().replace("+00:00", "Z"),
     }

@@ -9,6 +9,7 @@ transaction that records the attempt. A worker killed mid-attempt leaves the cla
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,17 +17,27 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbox.conf import inbox_settings
-from inbox.exceptions import RULE_ENUM, RULE_FORMAT, RULE_MIN_SIZE, ValidationFailed
+from inbox.exceptions import (
+    RULE_ENUM,
+    RULE_FORMAT,
+    RULE_MIN_SIZE,
+    ValidationFailed,
+    WebhookEndpointInactive,
+)
+from inbox.outbox.models import OutboxEvent
 from inbox.outbox.selectors import outbox_undispatched
 from inbox.outbox.services import outbox_mark_dispatched
 from inbox.realtime.registry import EVENT_TYPES
-from inbox.webhooks import destinations, signing
+from inbox.webhooks import destinations, signing, wix
 from inbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger("inbox")
 
 LEASE_MARGIN_SECONDS = 5.0
 # Secrets replaced by a rotation still sign for this long.
@@ -59,9 +70,15 @@ def webhook_endpoint_validate(*, url: str | None, event_types: list[str] | None)
 
 
 def webhook_endpoint_create(
-    *, url: str, event_types: list[str], description: str = "", is_active: bool = True
+    *,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    is_active: bool = True,
+    format: str = WebhookEndpoint.Format.STANDARD,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret (shown to the caller once, never again)."""
+    """A new endpoint and its secret (shown to the caller once, never again). A ``wix`` endpoint
+    is signed with the site's key pair, which is made now if the site has none yet."""
     webhook_endpoint_validate(url=url, event_types=event_types)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
@@ -70,7 +87,10 @@ def webhook_endpoint_create(
         description=description,
         secret=secret,
         is_active=is_active,
+        format=format,
     )
+    if format == WebhookEndpoint.Format.WIX:
+        wix.signing_key()
     return endpoint, secret
 
 
@@ -81,8 +101,10 @@ def webhook_endpoint_update(
     event_types: list[str] | None = None,
     description: str | None = None,
     is_active: bool | None = None,
+    format: str | None = None,
 ) -> WebhookEndpoint:
-    """Change what is given; switching an endpoint on again clears why it was switched off."""
+    """Change what is given; switching an endpoint on again clears why it was switched off (and
+    its failure streak)."""
     webhook_endpoint_validate(url=url, event_types=event_types)
     if url is not None:
         endpoint.url = url
@@ -94,6 +116,11 @@ def webhook_endpoint_update(
         endpoint.is_active = is_active
         if is_active:
             endpoint.disabled_reason = ""
+            endpoint.failing_since = None
+    if format is not None:
+        endpoint.format = format
+        if format == WebhookEndpoint.Format.WIX:
+            wix.signing_key()
     endpoint.save()
     return endpoint
 
@@ -182,14 +209,61 @@ def webhooks_recover_abandoned() -> int:
 def webhook_redeliver(*, delivery: WebhookDelivery) -> None:
     """Start the delivery over (the admin's "redeliver"): a fresh schedule from now."""
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.PENDING,
-            attempt_count=0,
-            next_attempt_at=timezone.now(),
-            locked_until=None,
-            completed_at=None,
-        )
+        _restart(WebhookDelivery.objects.filter(pk=delivery.pk), timezone.now())
         _enqueue([str(delivery.pk)])
+
+
+def _restart(deliveries: QuerySet[WebhookDelivery], now: datetime) -> None:
+    deliveries.update(
+        status=WebhookDelivery.Status.PENDING,
+        attempt_count=0,
+        next_attempt_at=now,
+        locked_until=None,
+        completed_at=None,
+    )
+
+
+def webhook_replay(*, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """Deliver again every event of the endpoint's types recorded since ``since`` ("replay
+    everything since T"): deliveries it already had start over, events it had none for (it was
+    switched off, or subscribed later) get one. Reaches back as far as the outbox keeps events
+    (``OUTBOX_RETENTION_SECONDS``) and the delivery log keeps deliveries. Returns how many
+    deliveries were queued."""
+    if not endpoint.is_active:
+        raise WebhookEndpointInactive()
+    now = timezone.now()
+    with transaction.atomic():
+        # Events the fan-out has not reached yet are left to it (it creates their deliveries).
+        events = OutboxEvent.objects.filter(
+            created_at__gte=since, slug__in=endpoint.event_types, dispatched_at__isnull=False
+        )
+        # An event's time is its outbox row's; a delivery whose row was pruned already goes by
+        # when it was created (a few seconds after its event).
+        existing = WebhookDelivery.objects.filter(
+            endpoint=endpoint, event_type__in=endpoint.event_types
+        ).filter(
+            Q(event_id__in=events.values("pk"))
+            | Q(created_at__gte=since) & ~Q(event_id__in=OutboxEvent.objects.values("pk"))
+        )
+        existing_ids = [str(pk) for pk in existing.values_list("pk", flat=True)]
+        created = [
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_id=row.pk,
+                event_type=row.slug,
+                payload=row.envelope,
+                next_attempt_at=now,
+            )
+            for row in events.exclude(
+                pk__in=WebhookDelivery.objects.filter(endpoint=endpoint).values("event_id")
+            ).order_by("created_at")
+        ]
+        # A replay running at the same time may have made some: theirs stand.
+        WebhookDelivery.objects.bulk_create(created, ignore_conflicts=True)
+        _restart(WebhookDelivery.objects.filter(pk__in=existing_ids), now)
+        ids = [*(str(d.pk) for d in created), *existing_ids]
+        _enqueue(ids)
+    return len(ids)
 
 
 # One attempt (the task) --------------------------------------------------------------------
@@ -223,6 +297,20 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
         return None
 
 
+_CLIENT: httpx.Client | None = None
+
+
+def _client() -> httpx.Client:
+    """One HTTP client per process: making one loads the CA bundle into a new SSL context, which
+    cost 155 ms a time on the benchmark machine, half of what an attempt took
+    (docs/benchmarks.md, 9). It also keeps connections to receivers alive between attempts
+    (pooled by the checked address, which the request names)."""
+    global _CLIENT
+    if _CLIENT is None:
+        _CLIENT = httpx.Client(follow_redirects=False)
+    return _CLIENT
+
+
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -> Outcome:
     started = time.monotonic()
 
@@ -233,27 +321,29 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -
         destination = destinations.resolve(endpoint.url)
     except destinations.DestinationRefused as error:
         return Outcome(None, elapsed(), error=f"refused: {error}"[:300])
-    payload = signing.body(delivery.payload)
-    headers = signing.headers(
-        message_id=str(delivery.event_id),
-        timestamp=now,
-        body=payload,
-        secrets=_secrets(endpoint, now),
-    )
+    if endpoint.format == WebhookEndpoint.Format.WIX:
+        payload = wix.body(delivery.payload, now)
+        headers = {"content-type": "text/plain"}
+    else:
+        payload = signing.body(delivery.payload)
+        headers = signing.headers(
+            message_id=str(delivery.event_id),
+            timestamp=now,
+            body=payload,
+            secrets=_secrets(endpoint, now),
+        )
     # Connect to the address the guard checked, naming the host in Host and in TLS.
     url = httpx.URL(endpoint.url)
     pinned = url.copy_with(host=str(destination.address))
     headers["host"] = url.netloc.decode("ascii")
     try:
-        with httpx.Client(
-            timeout=inbox_settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
-        ) as client:
-            response = client.post(
-                pinned,
-                content=payload.encode(),
-                headers=headers,
-                extensions={"sni_hostname": destination.host},
-            )
+        response = _client().post(
+            pinned,
+            content=payload.encode(),
+            headers=headers,
+            timeout=inbox_settings.WEBHOOK_TIMEOUT_SECONDS,
+            extensions={"sni_hostname": destination.host},
+        )
     except httpx.HTTPError as error:
         return Outcome(None, elapsed(), error=f"{type(error).__name__}: {error}"[:300])
     retry_after = None
@@ -292,12 +382,18 @@ def webhook_attempt(*, delivery_id: str) -> None:
         delivery.attempt_count += 1
         if outcome.status_code in SUCCESS:
             _finish(delivery, WebhookDelivery.Status.SUCCEEDED)
-        elif outcome.status_code == GONE:
-            _finish(delivery, WebhookDelivery.Status.FAILED)
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                is_active=False, disabled_reason=f"answered 410 Gone at {timezone.now():%c}"
+            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
+                failing_since=None
             )
-        elif delivery.attempt_count >= len(schedule):
+            return
+        if outcome.status_code == GONE:
+            _finish(delivery, WebhookDelivery.Status.FAILED)
+            _disable(endpoint, f"answered 410 Gone at {timezone.now():%c}")
+            return
+        if _failing_too_long(endpoint, now):
+            _finish(delivery, WebhookDelivery.Status.FAILED)
+            return
+        if delivery.attempt_count >= len(schedule):
             _finish(delivery, WebhookDelivery.Status.FAILED)
         else:
             delay = float(schedule[delivery.attempt_count])
@@ -308,6 +404,50 @@ def webhook_attempt(*, delivery_id: str) -> None:
             delivery.next_attempt_at, delivery.locked_until = at, None
             delivery.save(update_fields=["attempt_count", "next_attempt_at", "locked_until"])
             _enqueue([str(delivery.pk)], at=at)
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str, *, notify: bool = False) -> None:
+    """Switch the endpoint off (inside the attempt's transaction); with ``notify``, the site's
+    admins get an e-mail once it committed, and the endpoint admin shows why."""
+    switched = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+        is_active=False, disabled_reason=reason[:200]
+    )
+    if switched and notify:
+        transaction.on_commit(lambda: _tell_admins(endpoint, reason))
+
+
+def _failing_too_long(endpoint: WebhookEndpoint, now: datetime) -> bool:
+    """Record the failure in the endpoint's streak; True when the streak reached
+    ``WEBHOOK_DISABLE_AFTER_SECONDS`` and the endpoint was switched off for it."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+        failing_since=now
+    )
+    since = WebhookEndpoint.objects.values_list("failing_since", flat=True).get(pk=endpoint.pk)
+    limit = timedelta(seconds=inbox_settings.WEBHOOK_DISABLE_AFTER_SECONDS)
+    if since is None or now - since < limit:
+        return False
+    _disable(endpoint, f"failing since {since:%c}", notify=True)
+    return True
+
+
+def _tell_admins(endpoint: WebhookEndpoint, reason: str) -> None:
+    # Not translated: it goes to ADMINS, whose language the site does not know (as Django's own
+    # error mails).
+    try:
+        _mail(endpoint, reason)
+    except Exception:
+        logger.exception("inbox: could not e-mail ADMINS that %s was switched off", endpoint.url)
+
+
+def _mail(endpoint: WebhookEndpoint, reason: str) -> None:
+    mail_admins(
+        f"Webhook endpoint switched off: {endpoint.url}",
+        f"The webhook endpoint {endpoint.url} ({endpoint.pk}) was switched off: {reason}.\n"
+        f"No attempt has succeeded for {inbox_settings.WEBHOOK_DISABLE_AFTER_SECONDS:g} s. "
+        "Switch it on again in the admin (Webhook endpoints) or over REST once it answers; "
+        'replay what it missed with "Replay events since".',
+        fail_silently=False,
+    )
 
 
 def _finish(delivery: WebhookDelivery, status: str) -> None:

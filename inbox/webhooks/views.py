@@ -17,7 +17,7 @@ from inbox.api.serializers import validated
 from inbox.api.views import InboxViewSet
 from inbox.exceptions import PermissionDenied, WebhookEndpointNotFound
 from inbox.identity import CallerKind
-from inbox.webhooks import selectors, services
+from inbox.webhooks import selectors, services, wix
 from inbox.webhooks import serializers as s
 from inbox.webhooks.models import WebhookEndpoint
 
@@ -62,6 +62,7 @@ class WebhookEndpointViewSet(InboxViewSet):
             event_types=values["eventTypes"],
             description=values.get("description", ""),
             is_active=values.get("active", True),
+            format=values.get("format", WebhookEndpoint.Format.STANDARD),
         )
         return Response({"endpoint": s.endpoint_json(endpoint), "secret": secret})
 
@@ -89,6 +90,7 @@ class WebhookEndpointViewSet(InboxViewSet):
             event_types=values.get("eventTypes"),
             description=values.get("description"),
             is_active=values.get("active"),
+            format=values.get("format"),
         )
         return Response({"endpoint": s.endpoint_json(endpoint)})
 
@@ -114,3 +116,30 @@ class WebhookEndpointViewSet(InboxViewSet):
         endpoint = self._endpoint(pk)
         secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint)
         return Response({"endpoint": s.endpoint_json(endpoint), "secret": secret})
+
+    @extend_schema(
+        operation_id="replayWebhookEndpoint",
+        parameters=[ENDPOINT_ID],
+        request=s.ReplayRequestSerializer,
+        responses={200: s.ReplayResponseSerializer},
+        summary="Deliver again every event of the endpoint's types recorded since a time "
+        "(our extension)",
+        description="Deliveries the endpoint had start over; events it had none for (it was off, "
+        "or subscribed later) get one; as far back as the outbox keeps events. A switched-off "
+        "endpoint answers 409 `WEBHOOK_ENDPOINT_INACTIVE`.",
+    )
+    @action(detail=True, methods=["post"], url_path="replay")
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        endpoint = self._endpoint(pk)
+        values = validated(s.ReplayRequestSerializer, request.data)
+        count = services.webhook_replay(endpoint=endpoint, since=values["since"])
+        return Response({"deliveries": count})
+
+    @extend_schema(
+        operation_id="getWebhookPublicKey",
+        responses={200: s.PublicKeyResponseSerializer},
+        summary="The site's public key for wix-format webhooks (our extension)",
+    )
+    @action(detail=False, methods=["get"], url_path="public-key")
+    def public_key(self, request: Request) -> Response:
+        return Response({"publicKey": wix.signing_key().public_key})

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from inbox.conf import inbox_settings
-from inbox.outbox.relay import prune_once, relay_once
+from inbox.outbox.relay import prune_once, relay_once, signal_once
 from inbox.webhooks.services import webhooks_fan_out, webhooks_recover_abandoned
 
 PRUNE_EVERY_SECONDS = 300.0
@@ -37,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, once: bool, **options: Any) -> None:
         if once:
             self.stdout.write(f"relayed {relay_once()} events")
+            self.stdout.write(f"signalled {signal_once()} events")
             self.stdout.write(f"created {webhooks_fan_out()} webhook deliveries")
             self.stdout.write(f"recovered {webhooks_recover_abandoned()} webhook deliveries")
             return
@@ -53,7 +54,9 @@ class Command(BaseCommand):
         pruned_at = 0.0
         while running:
             close_old_connections()
-            relayed = relay_once() + webhooks_fan_out() + webhooks_recover_abandoned()
+            relayed = (
+                relay_once() + signal_once() + webhooks_fan_out() + webhooks_recover_abandoned()
+            )
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 prune_once()
                 pruned_at = time.monotonic()
