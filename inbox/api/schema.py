@@ -173,6 +173,30 @@ class VisitorResponseSerializer(serializers.Serializer[Any]):
     token = serializers.CharField()
 
 
+class StaffUserSerializer(serializers.Serializer[Any]):
+    wixUserId = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(
+        choices=["ONLINE", "OFFLINE", "AWAY"],
+        help_text=(
+            "ONLINE: a staff page is open. OFFLINE: nobody online within business hours "
+            '("we usually reply within …"). AWAY: nobody online outside them ("back at …").'
+        ),
+    )
+    backAt = serializers.DateTimeField(allow_null=True, help_text="When AWAY: the next opening.")
+    replyWithinMinutes = serializers.IntegerField(allow_null=True)
+    onlineStaff = StaffUserSerializer(
+        many=True, required=False, help_text="Business callers only: who is online."
+    )
+
+
+class AvailabilityResponseSerializer(serializers.Serializer[Any]):
+    availability = AvailabilitySerializer()
+
+
 class EmptyResponseSerializer(serializers.Serializer[Any]):
     pass
 
