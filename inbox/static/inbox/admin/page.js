@@ -20,6 +20,7 @@ import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
 import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
+import { TypingPanel } from "./typing.js";
 
 const STATUS_TEXT = {
   connecting: gettext_noop("Connecting…"),
@@ -41,6 +42,7 @@ export class InboxPage {
     this.composer = new Composer(this);
     this.statusControls = new StatusControls(this);
     this.assignControls = new AssignControls(this);
+    this.typing = new TypingPanel(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -63,6 +65,7 @@ export class InboxPage {
     this.composer.bind();
     this.statusControls.bind();
     this.assignControls.bind();
+    this.typing.bind();
     this.list.load().then(() => this.stream.start());
   }
 
@@ -101,6 +104,8 @@ export class InboxPage {
       this.statusControls.onEvent(event);
     } else if (event.slug === "conversation_assigned") {
       this.assignControls.onEvent(event);
+    } else if (event.slug === "participant_typing" || event.slug === "staff_typing" || event.slug === "staff_viewing") {
+      this.typing.onEvent(event);
     } else if (event.slug === "conversations_merged") {
       const old = data.oldConversationIds || [];
       old.forEach((id) => this.list.rows.delete(id));
