@@ -434,6 +434,8 @@ class AvailabilityViewSet(InboxViewSet):
         summary="Whether anyone of the team is online, else when they reply (our extension)",
     )
     def list(self, request: Request) -> Response:
+        if self.caller.is_business:
+            self.require_business_read()
         availability = presence_selectors.availability().as_json()
         if self.caller.is_business:
             # Who is online is the team's business; participants learn only whether anyone is.
