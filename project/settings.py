@@ -208,6 +208,8 @@ if os.environ.get("INBOX_BUSINESS_HOURS"):
     # JSON, as the setting: {"mon": ["09:00-17:00"], …} (the browser tests close the shop).
     INBOX["BUSINESS_HOURS"] = json.loads(os.environ["INBOX_BUSINESS_HOURS"])
     INBOX["BUSINESS_TIMEZONE"] = os.environ.get("INBOX_BUSINESS_TIMEZONE") or None
+if os.environ.get("INBOX_PRESENCE_TTL_SECONDS"):
+    INBOX["PRESENCE_TTL_SECONDS"] = float(os.environ["INBOX_PRESENCE_TTL_SECONDS"])
 if os.environ.get("INBOX_AWAY_REPLY"):
     INBOX["AWAY_REPLY"] = True
 if os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS"):
