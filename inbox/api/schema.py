@@ -179,10 +179,11 @@ class StaffUserSerializer(serializers.Serializer[Any]):
 
 
 class AvailabilitySerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(
-        choices=["ONLINE", "OFFLINE", "AWAY"],
+    # A string, not an enum: drf-spectacular names enums after the field, and "status" is the
+    # conversation status's already (a collision warning at every ``manage.py check``).
+    status = serializers.CharField(
         help_text=(
-            "ONLINE: a staff page is open. OFFLINE: nobody online within business hours "
+            "ONLINE, OFFLINE or AWAY. ONLINE: a staff page is open. OFFLINE: nobody online within business hours "
             '("we usually reply within …"). AWAY: nobody online outside them ("back at …").'
         ),
     )
