@@ -101,6 +101,7 @@ def test_a_store_counts_live_sockets_per_user_and_forgets_expired_ones(store, ma
 
 # Availability over REST --------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 async def close_worker_connections() -> Any:
     yield
@@ -158,7 +159,9 @@ async def test_an_api_app_socket_is_no_presence(app_key, app_client):
 
 
 @pytest.mark.django_db
-def test_outside_business_hours_nobody_online_is_away_until_the_next_opening(settings, make_visitor):
+def test_outside_business_hours_nobody_online_is_away_until_the_next_opening(
+    settings, make_visitor
+):
     settings.INBOX = lisbon()
     evening = MONDAY_10.replace(hour=20)
     assert availability(now=evening).as_json() == {
@@ -215,7 +218,9 @@ def test_the_away_reply_goes_once_per_conversation_per_day(settings, make_visito
 
 
 @pytest.mark.django_db
-def test_no_away_reply_while_someone_is_online_or_when_it_is_off(settings, make_visitor, staff_user):
+def test_no_away_reply_while_someone_is_online_or_when_it_is_off(
+    settings, make_visitor, staff_user
+):
     visitor_id, visitor = make_visitor()
     conversation_id = conversation_id_for(Participant.Kind.ANONYMOUS_VISITOR, visitor_id)
     participant_says(visitor, "off by default")
@@ -228,9 +233,7 @@ def test_no_away_reply_while_someone_is_online_or_when_it_is_off(settings, make_
 
 
 @pytest.mark.django_db
-def test_the_away_reply_speaks_the_participants_language_or_the_sites_text(
-    settings, make_visitor
-):
+def test_the_away_reply_speaks_the_participants_language_or_the_sites_text(settings, make_visitor):
     settings.INBOX = {"AWAY_REPLY": True}
     visitor_id, visitor = make_visitor()
     visitor.defaults["HTTP_ACCEPT_LANGUAGE"] = "pt"
