@@ -10,16 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from inbox.conf import inbox_settings
-from inbox.content import normalize_content
 from inbox.models import INBOX_NAMESPACE, Message
 from inbox.presence.hours import business_timezone
 from inbox.presence.models import AwayReply
 from inbox.presence.selectors import AvailabilityStatus, availability
 from inbox.presence.store import presence_store
-from inbox.realtime import events
-from inbox.realtime.groups import business_group, participant_group
-from inbox.realtime.publish import publish_on_commit
-from inbox.services.sequences import Summary, allocate_sequence, micros
+from inbox.services.entries import server_message_create
 
 # Who the away reply is from: an automated sender, so an ``appId`` of its own (no App row).
 AWAY_REPLY_SENDER = uuid.uuid5(INBOX_NAMESPACE, "sender:away-reply")
@@ -61,29 +57,12 @@ def away_reply_maybe(*, conversation_id: uuid.UUID, now: datetime) -> Message | 
             AwayReply.objects.create(conversation_id=conversation_id, day=day)
     except IntegrityError:
         return None
-    content = normalize_content({"basic": {"items": [{"text": away_message_text()}]}})
-    # A microsecond after the message it answers, so it sorts after it.
-    at = now + timedelta(microseconds=1)
-    summary = Summary(
-        preview=content.preview_text,
-        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
-        visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT,
-        at=at,
-    )
-    reply = Message.objects.create(
+    return server_message_create(
         conversation_id=conversation_id,
-        sequence=allocate_sequence(conversation_id, micros=micros(at), summary=summary),
-        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+        actor=(Message.SenderKind.APP, AWAY_REPLY_SENDER, None),
+        app_id=None,
+        content={"basic": {"items": [{"text": away_message_text()}]}},
         visibility=Message.Visibility.BUSINESS_AND_PARTICIPANT,
-        content_type=content.content_type,
-        content=content.content,
-        preview_text=content.preview_text,
-        sender_kind=Message.SenderKind.APP,
-        sender_id=AWAY_REPLY_SENDER,
-        created_at=at,
+        # A microsecond after the message it answers, so it sorts after it.
+        at=now + timedelta(microseconds=1),
     )
-    publish_on_commit(
-        groups=[business_group(), participant_group(conversation_id)],
-        event=events.message_event(reply),
-    )
-    return reply

@@ -55,12 +55,18 @@ def business_typing_frames(widget: Widget) -> list[str]:
     ]
 
 
-def test_typing_both_ways_and_online_then_offline(context, browser, asgi_server):
-    load_demo(asgi_server)
+def visitor_widget(context: Any, server: Any, first_words: str) -> Widget:
+    """The demo's data, and a visitor on the home page who has said ``first_words``."""
+    load_demo(server)
     page = context.new_page()
     widget = Widget(page)
     page.goto("/")
-    started_thread(widget, "Typing test, hello")
+    started_thread(widget, first_words)
+    return widget
+
+
+def test_typing_both_ways_and_online_then_offline(context, browser, asgi_server):
+    widget = visitor_widget(context, asgi_server, "Typing test, hello")
     availability_says(widget, "^We usually reply within 1 hour$")
 
     with staff_page(browser, asgi_server) as sam:
@@ -108,11 +114,7 @@ def closed_shop(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_away_state_and_auto_reply_live(closed_shop, context, browser, asgi_server):
-    load_demo(asgi_server)
-    page = context.new_page()
-    widget = Widget(page)
-    page.goto("/")
-    started_thread(widget, "Anyone there?")
+    widget = visitor_widget(context, asgi_server, "Anyone there?")
     availability_says(widget, "^Away, back at ")
     widget.wait_for_thread(
         [
