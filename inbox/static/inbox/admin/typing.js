@@ -24,7 +24,11 @@ export class TypingPanel {
   bind() {
     const composer = this.page.composer;
     composer.textarea.addEventListener("input", () => this.typed());
+    // Sending ends the typing at once (Enter sends without a submit event: composer.js).
     composer.form.addEventListener("submit", () => this.sender.stop());
+    composer.textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) this.sender.stop();
+    });
     composer.form.querySelectorAll("input[name=mode]").forEach((radio) =>
       radio.addEventListener("change", () => this.typed())
     );
