@@ -21,6 +21,7 @@ type nobody declared for a stream never reaches its sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -39,7 +40,8 @@ from inbox.conf import inbox_settings
 from inbox.identity import Caller, CallerKind
 from inbox.models import Message
 from inbox.presence.services import presence_drop, presence_touch
-from inbox.realtime import events, health, protocol, registry, typing
+from inbox.realtime import events, health, protocol, registry
+from inbox.realtime import typing as typing_frames
 from inbox.realtime.groups import business_group, participant_group, probe_group
 from inbox.realtime.layers import bounded
 from inbox.realtime.middleware import (
@@ -279,7 +281,7 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         for groups, event in deliveries:
             await publish_ephemeral(groups=groups, event=event)
 
-    def typing_deliveries(self, frame: dict[str, Any]) -> typing.Deliveries:
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
         """What a ``typing`` / ``viewing`` frame becomes; ``LookupError``: not such a frame."""
         raise NotImplementedError
 
@@ -454,8 +456,9 @@ class BusinessStreamConsumer(InboxStreamConsumer):
 
     visibility = Message.Visibility.BUSINESS
     may_type = False
-    # The presence heartbeat of a staff socket, None otherwise.
+    # The presence heartbeat of a staff socket and what ends it; None otherwise.
     presence: asyncio.Task[None] | None = None
+    presence_over: asyncio.Event | None = None
 
     def groups_for(self, caller: Caller) -> list[str] | None:
         if not self.admits(caller):
@@ -472,7 +475,7 @@ class BusinessStreamConsumer(InboxStreamConsumer):
         named, since = protocol.parse_business_resume(frame)
         return named, since, True
 
-    def typing_deliveries(self, frame: dict[str, Any]) -> typing.Deliveries:
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
         if frame["type"] not in ("typing", "viewing"):
             raise LookupError(frame["type"])
         caller = self.scope[SCOPE_CALLER]
@@ -480,29 +483,36 @@ class BusinessStreamConsumer(InboxStreamConsumer):
             raise PermissionError("Only staff users announce typing and viewing")
         if frame["type"] == "typing" and not self.may_type:
             raise PermissionError("Typing needs the permission to send messages")
-        return typing.staff_frame(frame=frame, caller=caller)
+        return typing_frames.staff_frame(frame=frame, caller=caller)
 
     # Presence: every staff socket is a heartbeat (inbox/presence/store.py) -------------------
 
     async def accepted(self, caller: Caller) -> None:
         if caller.kind is CallerKind.STAFF:
-            self.presence = asyncio.create_task(self._presence_beat(caller.user.pk))
+            self.presence_over = asyncio.Event()
+            self.presence = asyncio.create_task(
+                self._presence_beat(caller.user.pk, self.presence_over)
+            )
 
-    async def _presence_beat(self, user_pk: Any) -> None:
+    async def _presence_beat(self, user_pk: Any, over: asyncio.Event) -> None:
         interval = inbox_settings.PRESENCE_TTL_SECONDS / 3
-        while True:
+        while not over.is_set():
             try:
                 await database_sync_to_async(presence_touch)(key=self.channel_name, user_pk=user_pk)
             except Exception as error:
                 # Redis or the database is down: the entry expires and the widget says away,
                 # which is the truth it can know; the next beat tries again.
                 logger.warning("inbox: presence heartbeat failed (%s)", type(error).__name__)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(over.wait(), interval)
 
     async def disconnect(self, code: int) -> None:
         presence, self.presence = self.presence, None
-        if presence is not None:
-            presence.cancel()
+        if presence is not None and self.presence_over is not None:
+            # Not cancelled: a heartbeat already writing would land after the drop and leave a
+            # ghost for a TTL. The beat finishes its write, sees the end, and stops.
+            self.presence_over.set()
+            await presence
             try:
                 await database_sync_to_async(presence_drop)(key=self.channel_name)
             except Exception as error:
@@ -541,5 +551,5 @@ class ParticipantStreamConsumer(InboxStreamConsumer):
         sequence = self.positions.get(self.conversation_id, self.highest or 0)
         return {self.conversation_id: sequence}, sequence, False
 
-    def typing_deliveries(self, frame: dict[str, Any]) -> typing.Deliveries:
-        return typing.participant_frame(frame=frame, conversation_id=self.conversation_id)
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
+        return typing_frames.participant_frame(frame=frame, conversation_id=self.conversation_id)
