@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +14,13 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
 from inbox.api.throttling import valid_throttle_rate
 from inbox.attachments.sniffing import SNIFFABLE_TYPES
 from inbox.conf import DEFAULTS
+from inbox.presence.hours import parse_hours
 
 REQUIRED_APPS = {
     "rest_framework": "inbox.E001",
@@ -193,6 +196,38 @@ def _text(*, optional: bool) -> Callable[[Any], str | None]:
     return rule
 
 
+def _business_hours(value: Any) -> str | None:
+    try:
+        parse_hours(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _time_zone(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in zoneinfo.available_timezones():
+        return "must be None or an IANA time zone name such as 'Europe/Lisbon'"
+    return None
+
+
+def _optional_minutes(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _number(minimum=1, integer=True)(value)
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def _lazy_text(value: Any) -> str | None:
+    if isinstance(value, str | Promise):
+        return None
+    return "must be a string (or a lazy translation)"
+
+
 def _group_prefix(value: Any) -> str | None:
     if not isinstance(value, str) or not _GROUP_PREFIX.match(value):
         return "must be 1 to 50 ASCII letters, digits, '-', '_' or '.' (channel-group names)"
@@ -305,6 +340,12 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "ATTACHMENT_URL_MAX_AGE": _number(minimum=1, integer=True),
     "ATTACHMENT_URL_BASE": _url_base,
     "ATTACHMENT_ORPHAN_SECONDS": _number(minimum=1, integer=True),
+    "PRESENCE_TTL_SECONDS": _number(minimum=1, integer=False),
+    "BUSINESS_HOURS": _business_hours,
+    "BUSINESS_TIMEZONE": _time_zone,
+    "REPLY_WITHIN_MINUTES": _optional_minutes,
+    "AWAY_REPLY": _flag,
+    "AWAY_MESSAGE": _lazy_text,
 }
 
 

@@ -111,6 +111,23 @@ DEFAULTS: dict[str, Any] = {
     # An upload no message has named after this many seconds is deleted by
     # ``manage.py inbox_purge_attachments``.
     "ATTACHMENT_ORPHAN_SECONDS": 24 * 60 * 60,
+    # Staff presence: an open staff page counts as online; its socket refreshes that every third
+    # of this many seconds, and a socket whose process died stops counting after it (a closed
+    # tab stops at once). Kept in Redis with the Redis layer, in the database otherwise.
+    "PRESENCE_TTL_SECONDS": 15.0,
+    # When the team works: {"mon": ["09:00-12:30", "13:30-17:00"], …} ("mon" … "sun"; a day not
+    # named is closed), in BUSINESS_TIMEZONE (an IANA name; None: the site's TIME_ZONE). None:
+    # always open. Outside them, with nobody online, the widget says "away, back at …".
+    "BUSINESS_HOURS": None,
+    "BUSINESS_TIMEZONE": None,
+    # Within business hours with nobody online the widget says "we usually reply within …"
+    # this many minutes (None: "we will reply as soon as we can").
+    "REPLY_WITHIN_MINUTES": 60,
+    # With nobody of the team online, a participant's message gets the away message as a reply,
+    # at most once per conversation per day. AWAY_MESSAGE "" is ours (translated into the
+    # participant's language); a site's own text may be a lazy translation.
+    "AWAY_REPLY": False,
+    "AWAY_MESSAGE": "",
 }
 
 

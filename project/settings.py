@@ -5,6 +5,7 @@ layer. `DATABASE_URL` switches to PostgreSQL (psycopg 3 with its connection pool
 to channels-redis, so the scaled profile is configuration only.
 """
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,14 @@ if os.environ.get("INBOX_WEBHOOK_RETRY_SCHEDULE"):
     INBOX["WEBHOOK_RETRY_SCHEDULE"] = [
         float(delay) for delay in os.environ["INBOX_WEBHOOK_RETRY_SCHEDULE"].split(",")
     ]
+if os.environ.get("INBOX_BUSINESS_HOURS"):
+    # JSON, as the setting: {"mon": ["09:00-17:00"], …} (the browser tests close the shop).
+    INBOX["BUSINESS_HOURS"] = json.loads(os.environ["INBOX_BUSINESS_HOURS"])
+    INBOX["BUSINESS_TIMEZONE"] = os.environ.get("INBOX_BUSINESS_TIMEZONE") or None
+if os.environ.get("INBOX_PRESENCE_TTL_SECONDS"):
+    INBOX["PRESENCE_TTL_SECONDS"] = float(os.environ["INBOX_PRESENCE_TTL_SECONDS"])
+if os.environ.get("INBOX_AWAY_REPLY"):
+    INBOX["AWAY_REPLY"] = True
 if os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS"):
     INBOX["WEBHOOK_TIMEOUT_SECONDS"] = float(os.environ["INBOX_WEBHOOK_TIMEOUT_SECONDS"])
 

@@ -78,6 +78,7 @@ OPERATIONS = [
     "attachments.upload",
     "attachments.download:BOTH",
     "attachments.download:BUSINESS",
+    "availability",
     "ws.business",
     "ws.participant",
     "replies.list",
@@ -88,18 +89,18 @@ OPERATIONS = [
     "replies.delete:COLLEAGUE",
 ]
 MATRIX = """
-identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  ws.business  ws.participant  rep.list  rep.create  rep.get:SH  rep.get:COL  rep.upd:SH  rep.del:COL
-app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     open         4403            200       200         200         404:SRNF     200         404:SRNF
-staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  4403         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  avail   ws.business  ws.participant  rep.list  rep.create  rep.get:SH  rep.get:COL  rep.upd:SH  rep.del:COL
+app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200     open         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200     open         4403            200       200         200         404:SRNF     200         404:SRNF
+staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  403:PD  4403         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
 """
 CODES = {
     "PD": "PERMISSION_DENIED",
@@ -361,6 +362,8 @@ def rest(world: World, who: Actor, operation: str) -> Any:
         return saved_replies_call(world, client, name, short)
     if name == "visitors.create":
         return client.post(f"{API}/visitors")
+    if name == "availability":
+        return client.get(f"{API}/availability")
     if name == "visitors.claim":
         # A visitor of its own, so a claim never merges the conversations the matrix uses.
         return client.post(
@@ -633,3 +636,104 @@ def test_summaries_and_cursors_given_to_participants_name_no_internal_message(
     assert "NEWEST-INTERNAL-" not in everything
     for secret in world.secrets:
         assert secret not in everything
+
+
+# Typing, viewing and presence (issue 16) ----------------------------------------------------
+
+# Which typing / viewing events each socket gets when, in the visitor's conversation, the
+# visitor types, the staff user types a reply, then a note, then views it.
+TYPING_EXPECTED = {
+    "visitor": [("business_typing", "start")],
+    "other_visitor": [],
+    "member": [],
+    "app": [
+        ("participant_typing", "start"),
+        ("staff_typing", "start"),
+        ("staff_typing", "start"),
+        ("staff_viewing", "start"),
+    ],
+    "staff": [
+        ("participant_typing", "start"),
+        ("staff_typing", "start"),
+        ("staff_typing", "start"),
+        ("staff_viewing", "start"),
+    ],
+}
+TYPING_SLUGS = {"participant_typing", "business_typing", "staff_typing", "staff_viewing"}
+
+
+def test_typing_and_viewing_reach_only_whom_they_may(world: World) -> None:
+    """No participant gets a staff user's name, note typing or viewing, or another
+    conversation's typing; the business side gets all of it."""
+    conversation_id = str(world.visitor.conversation.pk)
+    headers = {name: socket_headers(actor(world, name)) for name in TYPING_EXPECTED}
+
+    async def scenario() -> dict[str, list[dict[str, Any]]]:
+        sockets = {}
+        for name in TYPING_EXPECTED:
+            path = "/ws/inbox/business/" if name in ("app", "staff") else "/ws/inbox/participant/"
+            communicator = WebsocketCommunicator(application, path, headers=headers[name])
+            await greeted(communicator)
+            await frames_until_ready(communicator, {})
+            sockets[name] = communicator
+        await sockets["visitor"].send_json_to({"type": "typing", "op": "start"})
+        staff = sockets["staff"]
+        await staff.send_json_to(
+            {"type": "typing", "op": "start", "conversationId": conversation_id}
+        )
+        await staff.send_json_to(
+            {"type": "typing", "op": "start", "conversationId": conversation_id, "note": True}
+        )
+        await staff.send_json_to(
+            {"type": "viewing", "op": "start", "conversationId": conversation_id}
+        )
+        received: dict[str, list[dict[str, Any]]] = {}
+        for name, communicator in sockets.items():
+            events: list[dict[str, Any]] = []
+            while len(events) < len(TYPING_EXPECTED[name]):
+                frame = await communicator.receive_json_from(timeout=TIMEOUT)
+                if frame["type"] == "event" and frame["event"]["slug"] in TYPING_SLUGS:
+                    events.append(frame["event"])
+            assert await communicator.receive_nothing(timeout=0.3), name
+            received[name] = events
+            await communicator.disconnect()
+        return received
+
+    received = async_to_sync(scenario)()
+    for name, expected in TYPING_EXPECTED.items():
+        # Frames sent on different sockets may be relayed in either order.
+        assert sorted((e["slug"], e["data"]["op"]) for e in received[name]) == expected, name
+    staff_id = str(user_wire_id(world.staff_user.pk))
+    for name in ("visitor", "other_visitor", "member"):
+        assert staff_id not in json.dumps(received[name]), name
+    notes = [e["data"]["note"] for e in received["app"] if e["slug"] == "staff_typing"]
+    assert sorted(notes) == [False, True]
+
+
+def test_participants_learn_whether_anyone_is_online_never_who(world: World) -> None:
+    staff_id = str(user_wire_id(world.staff_user.pk))
+    actors = {
+        name: actor(world, name) for name in ("visitor", "member", "other_visitor", "staff", "app")
+    }
+
+    def availability(who: Actor) -> Any:
+        return who.client.get(f"{API}/availability").json()
+
+    async def with_a_staff_page() -> dict[str, Any]:
+        page = WebsocketCommunicator(
+            application, "/ws/inbox/business/", headers=socket_headers(actors["staff"])
+        )
+        await greeted(page)
+        await frames_until_ready(page, {})
+        try:
+            return {name: await database_sync(availability)(who) for name, who in actors.items()}
+        finally:
+            await page.disconnect()
+
+    answers = async_to_sync(with_a_staff_page)()
+    for name in ("visitor", "member", "other_visitor"):
+        assert answers[name] == {
+            "availability": {"status": "ONLINE", "backAt": None, "replyWithinMinutes": 60}
+        }, name
+    for name in ("staff", "app"):
+        assert [u["wixUserId"] for u in answers[name]["availability"]["onlineStaff"]] == [staff_id]

@@ -10,6 +10,7 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from django.utils.translation import gettext_lazy
 
 from inbox.checks import (
     SETTING_RULES,
@@ -61,6 +62,16 @@ def test_the_demo_settings_pass() -> None:
         ("OUTBOX_RELAY_GRACE_SECONDS", -1),
         ("OUTBOX_RELAY_INTERVAL_SECONDS", 0),
         ("OUTBOX_RETENTION_SECONDS", "7d"),
+        ("PRESENCE_TTL_SECONDS", 0),
+        ("BUSINESS_HOURS", {"monday": ["09:00-17:00"]}),
+        ("BUSINESS_HOURS", {"mon": "09:00-17:00"}),
+        ("BUSINESS_HOURS", {"mon": ["9-17"]}),
+        ("BUSINESS_HOURS", {"mon": ["17:00-09:00"]}),
+        ("BUSINESS_HOURS", ["09:00-17:00"]),
+        ("BUSINESS_TIMEZONE", "Mars/Olympus"),
+        ("REPLY_WITHIN_MINUTES", 0),
+        ("AWAY_REPLY", "yes"),
+        ("AWAY_MESSAGE", None),
     ],
 )
 def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
@@ -80,6 +91,10 @@ def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
         ("BUSINESS_IMAGE_URL", "https://example.com/logo.png"),
         ("GROUP_PREFIX", "site-a.inbox_2"),
         ("RESUME_WINDOW_SECONDS", 0),
+        ("BUSINESS_HOURS", {"mon": ["09:00-12:30", "13:30-17:00"], "sat": ["00:00-24:00"]}),
+        ("BUSINESS_TIMEZONE", "Europe/Lisbon"),
+        ("REPLY_WITHIN_MINUTES", None),
+        ("AWAY_MESSAGE", gettext_lazy("Back soon")),
     ],
 )
 def test_good_values_pass(key: str, value: Any) -> None:

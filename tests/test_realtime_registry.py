@@ -86,6 +86,30 @@ def _samples(conversation_id: uuid.UUID, send: Any) -> dict[str, dict[str, Any]]
             assignee={"wixUserId": str(uuid.uuid4()), "name": "Kim"},
             assigned_by={"appId": str(uuid.uuid4())},
         ),
+        "participant_typing": events.typing_event(
+            event_type=registry.PARTICIPANT_TYPING,
+            conversation_id=conversation_id,
+            data={"op": "start"},
+        ),
+        "business_typing": events.typing_event(
+            event_type=registry.BUSINESS_TYPING,
+            conversation_id=conversation_id,
+            data={"op": "stop"},
+        ),
+        "staff_typing": events.typing_event(
+            event_type=registry.STAFF_TYPING,
+            conversation_id=conversation_id,
+            data={
+                "op": "start",
+                "staff": {"wixUserId": str(uuid.uuid4()), "name": "Kim"},
+                "note": True,
+            },
+        ),
+        "staff_viewing": events.typing_event(
+            event_type=registry.STAFF_VIEWING,
+            conversation_id=conversation_id,
+            data={"op": "start", "staff": {"wixUserId": str(uuid.uuid4()), "name": "Kim"}},
+        ),
     }
     # A new event type fails here until it has a sample and an expectation below.
     assert {event["slug"] for event in samples.values()} == set(registry.EVENT_TYPES)
@@ -98,6 +122,8 @@ PARTICIPANT_RECEIVES = [
     "message_sent_to_business",
     "message_sent_to_participant",
     "conversations_merged",
+    # A reply being typed, nameless; never a note's, never who.
+    "business_typing",
 ]
 BUSINESS_RECEIVES = [
     "message_sent_to_business",
@@ -109,6 +135,9 @@ BUSINESS_RECEIVES = [
     "conversation_status_changed",
     "conversation_marked_unread",
     "conversation_assigned",
+    "participant_typing",
+    "staff_typing",
+    "staff_viewing",
 ]
 
 
@@ -149,8 +178,9 @@ async def test_each_stream_relays_exactly_the_registered_events_it_may_carry(
     }
     assert received == {PARTICIPANT: PARTICIPANT_RECEIVES, BUSINESS: BUSINESS_RECEIVES}
     dropped = [r.getMessage() for r in caplog.records if "which may not carry it" in r.message]
-    # Seven on the participant socket, and the unregistered one on the business socket too.
-    assert len(dropped) == 8
+    # Ten on the participant socket; on the business socket the participant-only
+    # business_typing and the unregistered one.
+    assert len(dropped) == 12
     assert sum(UNREGISTERED_SLUG in line for line in dropped) == 2
     for communicator in sockets.values():
         await communicator.disconnect()
@@ -186,6 +216,10 @@ def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
         ([participant], samples["conversation_status_changed"]),
         ([participant], samples["conversation_marked_unread"]),
         ([participant], samples["conversation_assigned"]),
+        ([participant], samples["participant_typing"]),
+        ([participant], samples["staff_typing"]),
+        ([participant], samples["staff_viewing"]),
+        ([business_group()], samples["business_typing"]),
         ([business_group()], _unregistered_event(conversation_id)),
         ([business_group(), participant], _unregistered_event(conversation_id)),
     ]
@@ -193,7 +227,8 @@ def test_the_publisher_refuses_a_group_whose_stream_may_not_carry_the_event(
         with pytest.raises(ValueError, match="may not be published"):
             publish_on_commit(groups=groups, event=event)
     for name in PARTICIPANT_RECEIVES:
-        publish_on_commit(groups=[business_group(), participant], event=samples[name])
+        groups = [participant] if name == "business_typing" else [business_group(), participant]
+        publish_on_commit(groups=groups, event=samples[name])
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUES))

@@ -173,6 +173,31 @@ class VisitorResponseSerializer(serializers.Serializer[Any]):
     token = serializers.CharField()
 
 
+class StaffUserSerializer(serializers.Serializer[Any]):
+    wixUserId = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer[Any]):
+    # A string, not an enum: drf-spectacular names enums after the field, and "status" is the
+    # conversation status's already (a collision warning at every ``manage.py check``).
+    status = serializers.CharField(
+        help_text=(
+            "ONLINE, OFFLINE or AWAY. ONLINE: a staff page is open. OFFLINE: nobody online within business hours "
+            '("we usually reply within …"). AWAY: nobody online outside them ("back at …").'
+        ),
+    )
+    backAt = serializers.DateTimeField(allow_null=True, help_text="When AWAY: the next opening.")
+    replyWithinMinutes = serializers.IntegerField(allow_null=True)
+    onlineStaff = StaffUserSerializer(
+        many=True, required=False, help_text="Business callers only: who is online."
+    )
+
+
+class AvailabilityResponseSerializer(serializers.Serializer[Any]):
+    availability = AvailabilitySerializer()
+
+
 class EmptyResponseSerializer(serializers.Serializer[Any]):
     pass
 

@@ -14,6 +14,7 @@ router = SimpleRouter(trailing_slash=False)
 router.register("v2/conversations", views.ConversationViewSet, basename="conversation")
 router.register("v2/messages", views.MessageViewSet, basename="message")
 router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
+router.register("v2/availability", views.AvailabilityViewSet, basename="availability")
 # Our extension: the site's webhook endpoints (inbox/webhooks/).
 router.register("v2/webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("v2/attachments", AttachmentViewSet, basename="attachment")

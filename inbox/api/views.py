@@ -46,6 +46,7 @@ from inbox.api.schema import (
     IDEMPOTENCY_KEY_PARAMETER,
     MESSAGE_LIST_PARAMETERS,
     AssignResponseSerializer,
+    AvailabilityResponseSerializer,
     EmptyResponseSerializer,
     GetConversationResponseSerializer,
     GetOrCreateConversationResponseSerializer,
@@ -69,6 +70,7 @@ from inbox.exceptions import (
 )
 from inbox.identity import Caller, visitor_token_issue, visitor_token_read
 from inbox.models import Conversation, Participant
+from inbox.presence import selectors as presence_selectors
 from inbox.wire import (
     assignee_json,
     conversation_json,
@@ -421,6 +423,24 @@ def _idempotency_key(request: Request) -> str | None:
             "Idempotency-Key", "must be 1 to 255 printable ASCII characters", RULE_FORMAT
         )
     return key
+
+
+class AvailabilityViewSet(InboxViewSet):
+    """Whether the team is there (our extension): what the widget shows."""
+
+    @extend_schema(
+        operation_id="getAvailability",
+        responses={200: AvailabilityResponseSerializer},
+        summary="Whether anyone of the team is online, else when they reply (our extension)",
+    )
+    def list(self, request: Request) -> Response:
+        if self.caller.is_business:
+            self.require_business_read()
+        availability = presence_selectors.availability().as_json()
+        if self.caller.is_business:
+            # Who is online is the team's business; participants learn only whether anyone is.
+            availability["onlineStaff"] = presence_selectors.online_staff()
+        return Response({"availability": availability})
 
 
 class VisitorViewSet(InboxViewSet):

@@ -21,6 +21,7 @@ type nobody declared for a stream never reaches its sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -36,9 +37,11 @@ from channels.utils import await_many_dispatch
 
 from inbox import selectors
 from inbox.conf import inbox_settings
-from inbox.identity import Caller
+from inbox.identity import Caller, CallerKind
 from inbox.models import Message
+from inbox.presence.services import presence_drop, presence_touch
 from inbox.realtime import events, health, protocol, registry
+from inbox.realtime import typing as typing_frames
 from inbox.realtime.groups import business_group, participant_group, probe_group
 from inbox.realtime.layers import bounded
 from inbox.realtime.middleware import (
@@ -53,7 +56,7 @@ from inbox.realtime.protocol import (
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
 )
-from inbox.realtime.publish import CONSUMER_HANDLER
+from inbox.realtime.publish import CONSUMER_HANDLER, publish_ephemeral
 from inbox.realtime.recheck import CallerRecheck
 
 logger = logging.getLogger("inbox")
@@ -180,6 +183,10 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
             local_messages=self.local_messages,
         )
         self.recheck.schedule()
+        await self.accepted(caller)
+
+    async def accepted(self, caller: Caller) -> None:
+        """Called once the socket is accepted and greeted."""
 
     async def _refuse(self, code: int) -> None:
         # Accept first: a close before accepting becomes an HTTP 403 and the code is lost.
@@ -255,7 +262,28 @@ class InboxStreamConsumer(AsyncWebsocketConsumer):
         elif kind == "resume":
             await self._client_resume(frame)
         else:
+            await self._typing_frame(frame)
+
+    async def _typing_frame(self, frame: dict[str, Any]) -> None:
+        """``typing`` and ``viewing`` (``realtime/typing.py``), relayed as ephemeral events."""
+        kind = frame["type"]
+        try:
+            deliveries = self.typing_deliveries(frame)
+        except LookupError:
             await self._error(protocol.ERROR_UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}")
+            return
+        except PermissionError as error:
+            await self._error(protocol.ERROR_NOT_ALLOWED, str(error))
+            return
+        except ValueError as error:
+            await self._error(protocol.ERROR_INVALID_FRAME, str(error))
+            return
+        for groups, event in deliveries:
+            await publish_ephemeral(groups=groups, event=event)
+
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
+        """What a ``typing`` / ``viewing`` frame becomes; ``LookupError``: not such a frame."""
+        raise NotImplementedError
 
     def _frame_allowed(self) -> bool:
         now = time.monotonic()
@@ -427,6 +455,10 @@ class BusinessStreamConsumer(InboxStreamConsumer):
     """``/ws/inbox/business/``: every event of every conversation, for staff and API apps."""
 
     visibility = Message.Visibility.BUSINESS
+    may_type = False
+    # The presence heartbeat of a staff socket and what ends it; None otherwise.
+    presence: asyncio.Task[None] | None = None
+    presence_over: asyncio.Event | None = None
 
     def groups_for(self, caller: Caller) -> list[str] | None:
         if not self.admits(caller):
@@ -434,11 +466,58 @@ class BusinessStreamConsumer(InboxStreamConsumer):
         return [business_group()]
 
     def admits(self, caller: Caller) -> bool:
+        # Whether it may announce typing is decided here too, where the permission check may
+        # touch the database (handshake and re-checks), not on every frame.
+        self.may_type = caller.kind is CallerKind.STAFF and caller.can_write_business()
         return caller.is_business and caller.can_read_business()
 
     def parse_resume(self, frame: dict[str, Any]) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         named, since = protocol.parse_business_resume(frame)
         return named, since, True
+
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
+        if frame["type"] not in ("typing", "viewing"):
+            raise LookupError(frame["type"])
+        caller = self.scope[SCOPE_CALLER]
+        if caller.kind is not CallerKind.STAFF:
+            raise PermissionError("Only staff users announce typing and viewing")
+        if frame["type"] == "typing" and not self.may_type:
+            raise PermissionError("Typing needs the permission to send messages")
+        return typing_frames.staff_frame(frame=frame, caller=caller)
+
+    # Presence: every staff socket is a heartbeat (inbox/presence/store.py) -------------------
+
+    async def accepted(self, caller: Caller) -> None:
+        if caller.kind is CallerKind.STAFF:
+            self.presence_over = asyncio.Event()
+            self.presence = asyncio.create_task(
+                self._presence_beat(caller.user.pk, self.presence_over)
+            )
+
+    async def _presence_beat(self, user_pk: Any, over: asyncio.Event) -> None:
+        interval = inbox_settings.PRESENCE_TTL_SECONDS / 3
+        while not over.is_set():
+            try:
+                await database_sync_to_async(presence_touch)(key=self.channel_name, user_pk=user_pk)
+            except Exception as error:
+                # Redis or the database is down: the entry expires and the widget says away,
+                # which is the truth it can know; the next beat tries again.
+                logger.warning("inbox: presence heartbeat failed (%s)", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(over.wait(), interval)
+
+    async def disconnect(self, code: int) -> None:
+        presence, self.presence = self.presence, None
+        if presence is not None and self.presence_over is not None:
+            # Not cancelled: a heartbeat already writing would land after the drop and leave a
+            # ghost for a TTL. The beat finishes its write, sees the end, and stops.
+            self.presence_over.set()
+            await presence
+            try:
+                await database_sync_to_async(presence_drop)(key=self.channel_name)
+            except Exception as error:
+                logger.warning("inbox: presence not dropped (%s); it expires", type(error).__name__)
+        await super().disconnect(code)
 
     def resync_positions(self) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         return dict(self.positions), self.highest, True
@@ -471,3 +550,6 @@ class ParticipantStreamConsumer(InboxStreamConsumer):
     def resync_positions(self) -> tuple[dict[uuid.UUID, int], int | None, bool]:
         sequence = self.positions.get(self.conversation_id, self.highest or 0)
         return {self.conversation_id: sequence}, sequence, False
+
+    def typing_deliveries(self, frame: dict[str, Any]) -> typing_frames.Deliveries:
+        return typing_frames.participant_frame(frame=frame, conversation_id=self.conversation_id)

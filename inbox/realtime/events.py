@@ -172,3 +172,17 @@ def _cursor_data(
     *, conversation_id: uuid.UUID, read_by: dict[str, str], sequence: int
 ) -> dict[str, Any]:
     return {"conversationId": str(conversation_id), "readBy": read_by, "sequence": str(sequence)}
+
+
+def typing_event(
+    *, event_type: registry.EventType, conversation_id: uuid.UUID, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A typing or viewing event (``participant_typing``, ``business_typing``, ``staff_typing``,
+    ``staff_viewing``): ``data`` beyond the conversation id is the type's own."""
+    return event_envelope(
+        event_type=event_type,
+        event_id=uuid.uuid4(),
+        entity_id=str(conversation_id),
+        time=timezone.now(),
+        data={"conversationId": str(conversation_id), **data},
+    )

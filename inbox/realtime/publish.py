@@ -107,6 +107,30 @@ def publish_now(*, groups: list[str], event: dict[str, Any]) -> bool:
     return not failed
 
 
+async def publish_ephemeral(*, groups: list[str], event: dict[str, Any]) -> None:
+    """Send an ephemeral event (typing, viewing) to ``groups`` now, from a consumer: nothing is
+    stored, so nothing is republished, relayed, replayed or sent to webhooks; a layer that
+    refuses it loses it (the next ``start`` comes within 10 s). Refuses, like
+    ``publish_on_commit``, a group whose stream may not carry the event."""
+    refused = [g for g in groups if not registry.may_carry(group_stream(g), event)]
+    if refused:
+        raise ValueError(
+            f"event {event.get('slug')!r} may not be published to {', '.join(refused)}"
+        )
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    payload = {"type": CONSUMER_HANDLER, "event": event}
+    for group, outcome in zip(groups, await _group_send_all(layer, groups, payload), strict=True):
+        if isinstance(outcome, BaseException):
+            logger.info(
+                "inbox: ephemeral %s to %s lost (%s)",
+                event.get("slug"),
+                group,
+                type(outcome).__name__,
+            )
+
+
 class _Republisher:
     """Publishes again, in the background, what could not be published (the layer was down).
 

@@ -206,6 +206,68 @@ CONVERSATION_ASSIGNED = EventType(
     ),
 )
 
+# Typing and viewing (Zulip's typing protocol): ephemeral, sent by the consumer that received
+# the client's frame straight to the layer (no outbox, no webhooks, no signals, no replay). A
+# client sends "start" at most every 10 s while it lasts and "stop" after 5 s idle; receivers
+# drop an indicator 15 s after its last "start".
+TYPING_OP = Shape("start or stop", lambda v: v in ("start", "stop"))
+STAFF_USER = Shape(
+    "{wixUserId, name}",
+    lambda v: isinstance(v, dict) and set(v) == {"wixUserId", "name"} and _is_uuid(v["wixUserId"]),
+)
+PARTICIPANT_TYPING = EventType(
+    slug="participant_typing",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every frame is its own event",
+    data={"conversationId": UUID, "op": TYPING_OP},
+    streams=frozenset({Stream.BUSINESS}),
+    summary="the conversation's participant started or stopped typing (ours, not Wix's).",
+)
+BUSINESS_TYPING = EventType(
+    slug="business_typing",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every frame is its own event",
+    data={"conversationId": UUID, "op": TYPING_OP},
+    # The participant learns that someone replies, never who, and nothing of internal notes.
+    streams=frozenset({Stream.PARTICIPANT}),
+    summary=(
+        "someone of the business started or stopped typing a reply to the participant (not a "
+        "note; ours, not Wix's)."
+    ),
+)
+STAFF_TYPING = EventType(
+    slug="staff_typing",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every frame is its own event",
+    data={
+        "conversationId": UUID,
+        "op": TYPING_OP,
+        "staff": STAFF_USER,
+        "note": Shape("boolean", lambda v: isinstance(v, bool)),
+    },
+    # Which colleague types what is the team's business (collision avoidance).
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "a staff user started or stopped typing in the conversation: a reply, or an internal "
+        "note (`note`; ours, not Wix's)."
+    ),
+)
+STAFF_VIEWING = EventType(
+    slug="staff_viewing",
+    entity_fqdn=CONVERSATION_FQDN,
+    entity_id="conversation id",
+    event_id="random: every frame is its own event",
+    data={"conversationId": UUID, "op": TYPING_OP, "staff": STAFF_USER},
+    streams=frozenset({Stream.BUSINESS}),
+    summary=(
+        "a staff user opened (`start`, repeated every 10 s) or left (`stop`) the conversation "
+        "on the staff page (ours, not Wix's)."
+    ),
+)
+
 EVENT_TYPES: dict[str, EventType] = {
     event_type.slug: event_type
     for event_type in (
@@ -217,6 +279,10 @@ EVENT_TYPES: dict[str, EventType] = {
         CONVERSATION_STATUS_CHANGED,
         CONVERSATION_MARKED_UNREAD,
         CONVERSATION_ASSIGNED,
+        PARTICIPANT_TYPING,
+        BUSINESS_TYPING,
+        STAFF_TYPING,
+        STAFF_VIEWING,
     )
 }
 

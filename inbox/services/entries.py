@@ -1,5 +1,7 @@
-"""Thread entries the server writes itself: a silent ``minimal`` message, visible to the business
-only, saying what happened to the conversation (status changes, assignments).
+"""Messages the server writes itself (``server_message_create``): thread entries, a silent
+``minimal`` message, visible to the business only, saying what happened to the conversation
+(status changes, assignments), and the away reply (``inbox.presence``), which the participant
+reads and which is therefore in the participant's language.
 
 An entry is stored data, like a participant's default display name: its text is English, never
 the language of the request that caused it (one staff user's, or a visitor's page's for a
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -17,9 +20,9 @@ from inbox.content import normalize_content
 from inbox.identity import Caller
 from inbox.models import Message, user_display_name
 from inbox.realtime import events
-from inbox.realtime.groups import business_group
+from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import publish_on_commit
-from inbox.services.sequences import allocate_sequence, micros
+from inbox.services.sequences import Summary, allocate_sequence, micros
 
 # Who wrote an entry: (sender kind, sender GUID, contact GUID), as on a message.
 Actor = tuple[str, uuid.UUID, uuid.UUID | None]
@@ -30,26 +33,60 @@ def thread_entry_create(
 ) -> Message:
     """Store the entry (inside the caller's transaction) and publish it to the business stream
     after commit. Silent: an entry is no activity, moves no list summary, counts as no unread."""
-    now = timezone.now()
-    content = normalize_content({"minimal": {"text": text}})
-    sender_kind, sender_id, contact_id = actor
-    entry = Message.objects.create(
+    return server_message_create(
         conversation_id=conversation_id,
-        sequence=allocate_sequence(conversation_id, micros=micros(now), summary=None),
-        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+        actor=actor,
+        app_id=app_id,
+        content={"minimal": {"text": text}},
         visibility=Message.Visibility.BUSINESS,
-        content_type=content.content_type,
-        content=content.content,
-        preview_text=content.preview_text,
+        at=timezone.now(),
+    )
+
+
+def server_message_create(
+    *,
+    conversation_id: uuid.UUID,
+    actor: Actor,
+    app_id: uuid.UUID | None,
+    content: dict[str, Any],
+    visibility: str,
+    at: datetime,
+) -> Message:
+    """A message the server writes itself, to the participant: business side only
+    (``BUSINESS``, silent: a thread entry) or visible to the participant too (a reply that
+    moves the list summary, such as the away reply). Published after commit to whoever may see
+    it."""
+    normalized = normalize_content(content)
+    silent = visibility == Message.Visibility.BUSINESS
+    summary = None
+    if not silent:
+        summary = Summary(
+            preview=normalized.preview_text,
+            direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+            visibility=visibility,
+            at=at,
+        )
+    sender_kind, sender_id, contact_id = actor
+    message = Message.objects.create(
+        conversation_id=conversation_id,
+        sequence=allocate_sequence(conversation_id, micros=micros(at), summary=summary),
+        direction=Message.Direction.BUSINESS_TO_PARTICIPANT,
+        visibility=visibility,
+        content_type=normalized.content_type,
+        content=normalized.content,
+        preview_text=normalized.preview_text,
         sender_kind=sender_kind,
         sender_id=sender_id,
         sender_contact_id=contact_id,
         app_id=app_id,
-        silent=True,
-        created_at=now,
+        silent=silent,
+        created_at=at,
     )
-    publish_on_commit(groups=[business_group()], event=events.message_event(entry))
-    return entry
+    groups = [business_group()]
+    if not silent:
+        groups.append(participant_group(conversation_id))
+    publish_on_commit(groups=groups, event=events.message_event(message))
+    return message
 
 
 def entry_time(moment: datetime) -> str:

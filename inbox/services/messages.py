@@ -24,6 +24,7 @@ from inbox.exceptions import (
 )
 from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message
+from inbox.presence.services import away_reply_maybe
 from inbox.realtime import events
 from inbox.realtime.groups import business_group, participant_group
 from inbox.realtime.publish import publish_on_commit
@@ -196,6 +197,8 @@ def _message_insert(
     ):
         # Costs nothing while the conversation is open: the allocation read the status.
         conversation_reopen_for_message(conversation_id=conversation_id, sender=sender)
+    if draft.direction == Message.Direction.PARTICIPANT_TO_BUSINESS and not draft.silent:
+        away_reply_maybe(conversation_id=conversation_id, now=now)
     return message
 
 

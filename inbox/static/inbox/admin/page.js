@@ -21,6 +21,7 @@ import { ConversationList } from "./list.js";
 import { Shortcuts } from "./shortcuts.js";
 import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
+import { TypingPanel } from "./typing.js";
 
 const STATUS_TEXT = {
   connecting: gettext_noop("Connecting…"),
@@ -43,6 +44,7 @@ export class InboxPage {
     this.statusControls = new StatusControls(this);
     this.assignControls = new AssignControls(this);
     this.shortcuts = new Shortcuts(this);
+    this.typing = new TypingPanel(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -66,6 +68,7 @@ export class InboxPage {
     this.statusControls.bind();
     this.assignControls.bind();
     this.shortcuts.bind();
+    this.typing.bind();
     this.list.load().then(() => this.stream.start());
   }
 
@@ -104,6 +107,8 @@ export class InboxPage {
       this.statusControls.onEvent(event);
     } else if (event.slug === "conversation_assigned") {
       this.assignControls.onEvent(event);
+    } else if (event.slug === "participant_typing" || event.slug === "staff_typing" || event.slug === "staff_viewing") {
+      this.typing.onEvent(event);
     } else if (event.slug === "conversations_merged") {
       const old = data.oldConversationIds || [];
       old.forEach((id) => this.list.rows.delete(id));

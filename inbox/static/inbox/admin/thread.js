@@ -63,6 +63,7 @@ export class ThreadView {
     this.name.textContent = row ? participantName(row, page.kinds) : "";
     this.kind.textContent = row ? page.kinds.label(row.participantKind) : "";
     page.composer.show();
+    page.typing.opened(id);
     page.list.render();
     page.statusControls.render();
     page.assignControls.render();
@@ -74,6 +75,7 @@ export class ThreadView {
   /** Show no conversation (after marking the open one unread, which reading would undo). */
   close() {
     this.current = null;
+    this.page.typing.opened(null);
     this.list.replaceChildren();
     this.olderStatus.hidden = true;
     this.name.textContent = gettext("Select a conversation");

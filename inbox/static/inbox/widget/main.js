@@ -10,8 +10,10 @@
 import { fetchCatalog, gettext, interpolate, setCatalog } from "../common/i18n.js";
 import { ApiError, OFFLINE, errorMessage } from "../common/rest.js";
 import { CLOSE_UNAUTHENTICATED, StreamClient, backoffDelay, participantResume } from "../common/stream.js";
+import { Indicators, TypingSender } from "../common/typing.js";
 import { bindFileSources } from "../common/upload.js";
 import { DIRECTION, VISIBILITY } from "../common/wire.js";
+import { POLL_MS, availabilityText } from "./availability.js";
 import { Composer } from "./composer.js";
 import { buildPanel } from "./panel.js";
 import { Session } from "./session.js";
@@ -68,6 +70,13 @@ class Widget {
         if (state === "reconnecting" && attempt > 2) this.setStatus(gettext("Reconnecting\u2026"));
       },
     });
+    // Typing, both ways: this visitor's frames, and the team's (nameless) indicator.
+    this.typing = new TypingSender((op) => this.stream.send({ type: "typing", op }));
+    this.teamTyping = new Indicators(() => {
+      this.ui.typing.hidden = this.teamTyping.active().length === 0;
+      this.ui.typing.textContent = this.ui.typing.hidden ? "" : gettext("The team is typing\u2026");
+    });
+    this.availabilityTimer = null;
     this.conversationId = null;
     this.nextCursor = null;
     this.unread = 0;
@@ -256,6 +265,27 @@ class Widget {
     }, 400);
   }
 
+  // --- availability -------------------------------------------------------------------------
+
+  /** Ask the server whether the team is there; again every POLL_MS while the chat is open. */
+  checkAvailability() {
+    clearTimeout(this.availabilityTimer);
+    this.availabilityTimer = null;
+    if (this.ui.panel.hidden) return;
+    this.session.call("GET", "/availability").then((response) => {
+      // A failed check keeps the last answer: it is still the best guess.
+      if (!response.ok) return;
+      const text = availabilityText(response.data.availability);
+      this.ui.availability.textContent = text || "";
+      this.ui.availability.hidden = !text;
+      this.ui.availability.dataset.status = response.data.availability.status;
+    });
+    this.availabilityTimer = setTimeout(() => {
+      if (document.visibilityState === "visible") this.checkAvailability();
+      else this.availabilityTimer = null;
+    }, POLL_MS);
+  }
+
   // --- live stream --------------------------------------------------------------------------
 
   socketUrl() {
@@ -290,6 +320,10 @@ class Widget {
     if (event.slug === "message_sent_to_participant" || event.slug === "message_sent_to_business") {
       if (body.conversationId !== this.conversationId || !body.message) return;
       if (this.thread.add(body.message, true)) this.noteUnread(body.message);
+      // The reply the team was typing has arrived.
+      if (body.message.direction === DIRECTION.BUSINESS_TO_PARTICIPANT) this.teamTyping.clear();
+    } else if (event.slug === "business_typing") {
+      if (body.conversationId === this.conversationId) this.teamTyping.update(body.op, "team", true);
     } else if (event.slug === "conversations_merged") {
       const old = body.oldConversationIds || [];
       if (old.indexOf(this.conversationId) < 0 && body.targetConversationId !== this.conversationId) return;
@@ -328,7 +362,10 @@ class Widget {
       this.session.save();
     }
     ui.input.focus();
-    this.start().then(() => this.markRead());
+    this.start().then(() => {
+      this.markRead();
+      this.checkAvailability();
+    });
   }
 
   close() {
@@ -348,6 +385,7 @@ class Widget {
     const text = this.ui.input.value.trim();
     if (!text) return;
     this.ui.input.value = "";
+    this.typing.stop();
     this.composer.send(text);
     this.ui.input.focus();
   }
@@ -362,6 +400,10 @@ class Widget {
         event.stopPropagation();
         this.close();
       }
+    });
+    ui.input.addEventListener("input", () => {
+      if (ui.input.value.trim() && this.conversationId) this.typing.activity({ key: "reply" });
+      else this.typing.stop();
     });
     ui.input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -384,7 +426,10 @@ class Widget {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") {
         this.wake();
-        if (!ui.panel.hidden) this.markRead();
+        if (!ui.panel.hidden) {
+          this.markRead();
+          if (!this.availabilityTimer) this.checkAvailability();
+        }
       }
     });
   }

@@ -64,7 +64,13 @@ export function buildPanel({ title, css }) {
   const heading = el("h2", "title", title || gettext("Chat with us"));
   heading.id = "inbox-title";
   const closeButton = button("close", "\u00d7", gettext("Close chat"));
-  header.append(heading, closeButton);
+  // Whether the team is there (availability.js); empty until known.
+  const availability = el("p", "availability");
+  availability.setAttribute("role", "status");
+  availability.hidden = true;
+  const titles = el("div", "titles");
+  titles.append(heading, availability);
+  header.append(titles, closeButton);
 
   const status = el("div", "status");
   status.setAttribute("role", "status");
@@ -102,7 +108,31 @@ export function buildPanel({ title, css }) {
   sendButton.setAttribute("aria-label", gettext("Send message"));
   form.append(attach, fileInput, input, sendButton);
 
-  panel.append(header, status, log, form);
+  // "The team is typing…" (common/typing.js drops it 15 s after the last start).
+  const typing = el("p", "typing");
+  typing.setAttribute("aria-live", "polite");
+  typing.hidden = true;
+
+  panel.append(header, status, log, typing, form);
   root.append(panel, bubble);
-  return { host, root, bubble, badge, panel, closeButton, status, log, earlier, empty, list, pendingList, form, input, attach, fileInput };
+  return {
+    host,
+    root,
+    bubble,
+    badge,
+    panel,
+    closeButton,
+    availability,
+    status,
+    log,
+    earlier,
+    empty,
+    list,
+    pendingList,
+    typing,
+    form,
+    input,
+    attach,
+    fileInput,
+  };
 }
