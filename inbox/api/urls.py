@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from inbox.api import views
 from inbox.api.errors import not_found_view
 from inbox.attachments.views import AttachmentViewSet
+from inbox.notifications.api import NotificationSettingsViewSet
 from inbox.webhooks.views import WebhookEndpointViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -16,6 +17,8 @@ router.register("v2/visitors", views.VisitorViewSet, basename="visitor")
 # Our extension: the site's webhook endpoints (inbox/webhooks/).
 router.register("v2/webhooks/endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("v2/attachments", AttachmentViewSet, basename="attachment")
+# Our extension: a staff user's own notification settings (inbox/notifications/).
+router.register("v2/notifications", NotificationSettingsViewSet, basename="notifications")
 
 urlpatterns = [
     *router.urls,
