@@ -18,6 +18,7 @@ import { AssignControls } from "./assignment.js";
 import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
+import { Notifier } from "./notify.js";
 import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
 
@@ -41,6 +42,7 @@ export class InboxPage {
     this.composer = new Composer(this);
     this.statusControls = new StatusControls(this);
     this.assignControls = new AssignControls(this);
+    this.notifier = new Notifier(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -63,7 +65,13 @@ export class InboxPage {
     this.composer.bind();
     this.statusControls.bind();
     this.assignControls.bind();
-    this.list.load().then(() => this.stream.start());
+    this.notifier.bind();
+    this.list.load().then(() => {
+      // A link into a thread (notification e-mails): ?conversation=<id>.
+      const linked = new URLSearchParams(window.location.search).get("conversation");
+      if (linked) this.thread.open(linked);
+      this.stream.start();
+    });
   }
 
   headers(extra) {
@@ -128,6 +136,7 @@ export class InboxPage {
     if (!fromSend) this.noteSeen(conversationId, message.sequence);
     if (!row) {
       // A conversation the list does not show yet: ask the server for the current first page.
+      if (!fromSend) this.notifier.onMessage(conversationId, message);
       this.list.scheduleRefresh();
       return;
     }
@@ -143,7 +152,10 @@ export class InboxPage {
       const own = message.sender && message.sender.wixUserId === this.me;
       if (!message.silent && !own) {
         if (open && document.visibilityState === "visible") this.thread.markRead();
-        else row.unreadCount += 1;
+        else {
+          row.unreadCount += 1;
+          this.notifier.onMessage(conversationId, message);
+        }
       }
     }
     this.list.render();
