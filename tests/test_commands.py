@@ -226,6 +226,7 @@ ENDPOINTS = {
     "/v2/webhooks/endpoints": {"get", "post"},
     "/v2/webhooks/endpoints/{id}": {"get", "patch", "delete"},
     "/v2/webhooks/endpoints/{id}/rotate-secret": {"post"},
+    "/v2/notifications/settings": {"get", "patch"},
 }
 
 

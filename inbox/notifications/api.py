@@ -41,22 +41,28 @@ class NotificationSettingsViewSet(InboxViewSet):
         self.require_business_read()
 
     @extend_schema(
-        methods=["GET"],
         operation_id="getNotificationSettings",
         responses={200: NotificationSettingsResponseSerializer},
         summary="The staff user's notification settings (our extension)",
     )
+    @action(detail=False, methods=["get"], url_path="settings")
+    def notification_settings(self, request: Request) -> Response:
+        return self._answer()
+
     @extend_schema(
-        methods=["PATCH"],
         operation_id="updateNotificationSettings",
         request=NotificationSettingsSerializer,
         responses={200: NotificationSettingsResponseSerializer},
         summary="Turn the staff user's e-mail about unread messages on or off (our extension)",
     )
-    @action(detail=False, methods=["get", "patch"], url_path="settings")
-    def notification_settings(self, request: Request) -> Response:
-        user = self.caller.user
-        if request.method == "PATCH":
-            values = validated(NotificationSettingsSerializer, request.data)
-            services.staff_notifications_update(user=user, email_unread=values["emailUnread"])
-        return Response({"settings": {"emailUnread": selectors.staff_email_enabled(user=user)}})
+    @notification_settings.mapping.patch
+    def update_notification_settings(self, request: Request) -> Response:
+        values = validated(NotificationSettingsSerializer, request.data)
+        services.staff_notifications_update(
+            user=self.caller.user, email_unread=values["emailUnread"]
+        )
+        return self._answer()
+
+    def _answer(self) -> Response:
+        enabled = selectors.staff_email_enabled(user=self.caller.user)
+        return Response({"settings": {"emailUnread": enabled}})
