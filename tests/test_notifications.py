@@ -444,3 +444,29 @@ def test_emails_are_in_the_sites_language(language, make_conversation, send) -> 
     html, _type = message.alternatives[0]
     assert f'lang="{language}"' in str(html)
     assert ('dir="rtl"' in str(html)) is (language == "ar")
+
+
+@pytest.mark.django_db
+def test_a_name_with_line_breaks_cannot_add_a_header(make_conversation, send) -> None:
+    from inbox.models import Participant
+
+    conversation = make_conversation()
+    Participant.objects.filter(pk=conversation.participant_id).update(
+        display_name="Eve\r\nBcc: victim@example.com"
+    )
+    conversation.refresh_from_db()
+    new = list(Message.objects.filter(pk=send(conversation.pk, "hi")["id"]))
+    batch = emails.Batch(
+        conversation=conversation,
+        audience=NotificationThread.Audience.STAFF,
+        new=new,
+        thread=new,
+        number=1,
+    )
+    recipient = emails.Recipient(
+        address="ana@example.com", key="u1", subscriber=Subscriber(user_pk="1")
+    )
+    with override_settings(INBOX={"NOTIFY_SITE_URL": SITE}):
+        message = emails.build(batch=batch, recipient=recipient).message()
+    assert message["Subject"] == "Unread messages from Eve Bcc: victim@example.com: 1"
+    assert message["Bcc"] is None

@@ -121,7 +121,8 @@ def build(*, batch: Batch, recipient: Recipient) -> EmailMultiAlternatives:
             "unsubscribe_url": unsubscribe_url,
         }
         name = "participant" if participant_audience else "staff"
-        subject = _subject(batch=batch, participant_audience=participant_audience)
+        # Names come from participants: one line, or the mail framework refuses the header.
+        subject = " ".join(_subject(batch=batch, participant_audience=participant_audience).split())
         text = render_to_string(f"inbox/email/{name}_messages.txt", context)
         html = render_to_string(f"inbox/email/{name}_messages.html", context)
     email = EmailMultiAlternatives(

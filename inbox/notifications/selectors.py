@@ -83,11 +83,7 @@ def staff_email_recipients() -> list[Any]:
             "user_id", flat=True
         )
     )
-    return [
-        user
-        for user in assignable_staff()
-        if user.pk in opted_in and email_address(user)
-    ]
+    return [user for user in assignable_staff() if user.pk in opted_in and email_address(user)]
 
 
 def email_address(user: Any) -> str:

@@ -99,11 +99,12 @@ def notifications_deliver(*, conversation_id: uuid.UUID, audience: str) -> int:
         thread.save(update_fields=["scheduled_for", "notified_sequence", "emails_sent"])
     if batch is None or not recipients:
         return 0
+    # Built before sending: a template that fails to render is a bug to see in the task's
+    # result, not a mail-server failure to retry every minute.
+    messages = [emails.build(batch=batch, recipient=recipient) for recipient in recipients]
     try:
         with get_connection() as connection:
-            sent = connection.send_messages(
-                [emails.build(batch=batch, recipient=recipient) for recipient in recipients]
-            )
+            sent = connection.send_messages(messages)
     except Exception:
         logger.exception("inbox: notification e-mail for %s failed; retrying", conversation_id)
         _put_back(conversation_id=conversation_id, audience=audience, notified=previous)
