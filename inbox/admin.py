@@ -272,6 +272,7 @@ class StaffInboxAdmin(admin.ModelAdmin):
                 "conversationsUrl": reverse("inbox:conversation-list"),
                 "messagesUrl": reverse("inbox:message-list"),
                 "attachmentsUrl": reverse("inbox:attachment-list"),
+                "notificationSettingsUrl": reverse("inbox:notifications-notification-settings"),
                 "socketPath": _business_socket_path(),
                 "me": {"wixUserId": str(user_wire_id(user.pk))},
                 "canSend": user.has_perm(INBOX_SEND_PERMISSION),

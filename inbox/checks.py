@@ -307,6 +307,18 @@ def _url_base(value: Any) -> str | None:
     return None
 
 
+def _dotted_callable(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be the dotted path of a callable, such as 'mysite.crm.contact_email'"
+    try:
+        found = import_string(value)
+    except ImportError as error:
+        return f"names {value!r}, which cannot be imported ({error})"
+    if not callable(found):
+        return f"names {value!r}, which is not callable"
+    return None
+
+
 SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "BUSINESS_NAME": _text(optional=False),
     "BUSINESS_IMAGE_URL": _text(optional=True),
@@ -346,6 +358,13 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "REPLY_WITHIN_MINUTES": _optional_minutes,
     "AWAY_REPLY": _flag,
     "AWAY_MESSAGE": _lazy_text,
+    "NOTIFY_SITE_URL": _url_base,
+    "NOTIFY_PARTICIPANT_AFTER": _number(minimum=0, integer=False),
+    "NOTIFY_STAFF_AFTER": _number(minimum=0, integer=False),
+    "NOTIFY_CHAT_URL": _text(optional=False),
+    "NOTIFY_FROM_EMAIL": _text(optional=True),
+    "NOTIFY_PARTICIPANT_EMAIL": _dotted_callable,
+    "NOTIFY_THREAD_MESSAGES": _number(minimum=1, integer=True),
 }
 
 

@@ -128,6 +128,25 @@ DEFAULTS: dict[str, Any] = {
     # participant's language); a site's own text may be a lazy translation.
     "AWAY_REPLY": False,
     "AWAY_MESSAGE": "",
+    # E-mail notifications (inbox/notifications/; README, "Notifications"). Off until
+    # NOTIFY_SITE_URL names where the site is served ("https://shop.example", no trailing
+    # slash): e-mails link to it (the staff page, the unsubscribe page), so without it none is sent.
+    "NOTIFY_SITE_URL": "",
+    # A participant is e-mailed about business messages sent with sendNotifications it has not
+    # seen this many seconds after the first of them; staff who opted in, about participant
+    # messages no staff user has read this many seconds after the first of them.
+    "NOTIFY_PARTICIPANT_AFTER": 120,
+    "NOTIFY_STAFF_AFTER": 180,
+    # Where a participant chats, linked from its e-mails: an absolute URL, or a path on
+    # NOTIFY_SITE_URL; "{conversationId}" is replaced. Empty: the site's home page.
+    "NOTIFY_CHAT_URL": "",
+    # The sender of notification e-mails; None: DEFAULT_FROM_EMAIL.
+    "NOTIFY_FROM_EMAIL": None,
+    # Dotted path of a callable(participant) -> address or None. The default knows the e-mail of
+    # a member whose Django user it holds; a site with contacts returns theirs (its CRM's).
+    "NOTIFY_PARTICIPANT_EMAIL": "inbox.notifications.recipients.participant_email",
+    # How many recent messages of the conversation an e-mail shows.
+    "NOTIFY_THREAD_MESSAGES": 10,
 }
 
 

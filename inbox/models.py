@@ -400,6 +400,11 @@ def adopt_saved(target: models.Model, source: models.Model) -> None:
 
 # Models of the app's sub-packages, imported so that Django registers them under ``inbox``.
 from inbox.attachments.models import Attachment  # noqa: E402, F401
+from inbox.notifications.models import (  # noqa: E402, F401
+    NotificationThread,
+    ParticipantEmailOptOut,
+    StaffNotificationSettings,
+)
 from inbox.outbox.models import OutboxEvent  # noqa: E402, F401
 from inbox.presence.models import AwayReply, StaffPresence  # noqa: E402, F401
 from inbox.replies.models import SavedReply  # noqa: E402, F401

@@ -155,7 +155,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# The site's language: also the language of notification e-mails.
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "en-us")
 # The languages inbox ships catalogs for (inbox/locale); a site lists its own.
 LANGUAGES = [("en", "English"), ("pt", "Português"), ("ar", "العربية")]
 TIME_ZONE = "UTC"
@@ -214,6 +215,22 @@ if os.environ.get("INBOX_AWAY_REPLY"):
     INBOX["AWAY_REPLY"] = True
 if os.environ.get("INBOX_WEBHOOK_TIMEOUT_SECONDS"):
     INBOX["WEBHOOK_TIMEOUT_SECONDS"] = float(os.environ["INBOX_WEBHOOK_TIMEOUT_SECONDS"])
+# E-mail notifications are on once INBOX_NOTIFY_SITE_URL says where the site is served; the
+# tests also shorten the delays (seconds).
+for name in ("NOTIFY_SITE_URL", "NOTIFY_CHAT_URL"):
+    if os.environ.get(f"INBOX_{name}"):
+        INBOX[name] = os.environ[f"INBOX_{name}"]
+for name in ("NOTIFY_PARTICIPANT_AFTER", "NOTIFY_STAFF_AFTER"):
+    if os.environ.get(f"INBOX_{name}"):
+        INBOX[name] = float(os.environ[f"INBOX_{name}"])
+
+# Mail goes to DJANGO_EMAIL_HOST:DJANGO_EMAIL_PORT; without one the worker prints it.
+if os.environ.get("DJANGO_EMAIL_HOST"):
+    EMAIL_HOST = os.environ["DJANGO_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "inbox@localhost")
 
 LOGGING = {
     "version": 1,

@@ -55,6 +55,7 @@ def test_page_renders_inside_the_admin(staff_browser, staff_user):
         "conversationsUrl": "/inbox/v2/conversations",
         "messagesUrl": "/inbox/v2/messages",
         "attachmentsUrl": "/inbox/v2/attachments",
+        "notificationSettingsUrl": "/inbox/v2/notifications/settings",
         "socketPath": "/ws/inbox/business/",
         "me": {"wixUserId": str(user_wire_id(staff_user.pk))},
         "canSend": True,

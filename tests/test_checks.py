@@ -72,6 +72,16 @@ def test_the_demo_settings_pass() -> None:
         ("REPLY_WITHIN_MINUTES", 0),
         ("AWAY_REPLY", "yes"),
         ("AWAY_MESSAGE", None),
+        ("NOTIFY_SITE_URL", "shop.example"),
+        ("NOTIFY_SITE_URL", "https://shop.example/"),
+        ("NOTIFY_PARTICIPANT_AFTER", -1),
+        ("NOTIFY_STAFF_AFTER", "3m"),
+        ("NOTIFY_CHAT_URL", None),
+        ("NOTIFY_FROM_EMAIL", 3),
+        ("NOTIFY_PARTICIPANT_EMAIL", "inbox.notifications.recipients.nosuchfunction"),
+        ("NOTIFY_PARTICIPANT_EMAIL", "inbox.conf.DEFAULTS"),
+        ("NOTIFY_PARTICIPANT_EMAIL", 3),
+        ("NOTIFY_THREAD_MESSAGES", 0),
     ],
 )
 def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:

@@ -228,6 +228,7 @@ ENDPOINTS = {
     "/v2/webhooks/endpoints/{id}/rotate-secret": {"post"},
     "/v2/saved-replies": {"get", "post"},
     "/v2/saved-replies/{id}": {"get", "patch", "delete"},
+    "/v2/notifications/settings": {"get", "patch"},
 }
 
 

@@ -217,6 +217,7 @@ def parse_send_request(data: dict[str, Any], *, app_id: uuid.UUID | None) -> Sen
         source_channel_id=channels.get("sourceChannelId"),  # type: ignore[arg-type]
         # ``silent`` on the request is the deprecated spelling of ``message.silent``.
         silent=bool(message_values.get("silent") or values.get("silent")),
+        send_notifications=bool(values.get("sendNotifications")),
     )
     fingerprint = hashlib.sha256(
         json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()

@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from inbox.api import views
 from inbox.api.errors import not_found_view
 from inbox.attachments.views import AttachmentViewSet
+from inbox.notifications.api import NotificationSettingsViewSet
 from inbox.replies.views import SavedReplyViewSet
 from inbox.webhooks.views import WebhookEndpointViewSet
 
@@ -20,6 +21,8 @@ router.register("v2/webhooks/endpoints", WebhookEndpointViewSet, basename="webho
 router.register("v2/attachments", AttachmentViewSet, basename="attachment")
 # Our extension: staff users' saved replies (inbox/replies/).
 router.register("v2/saved-replies", SavedReplyViewSet, basename="saved-reply")
+# Our extension: a staff user's own notification settings (inbox/notifications/).
+router.register("v2/notifications", NotificationSettingsViewSet, basename="notifications")
 
 urlpatterns = [
     *router.urls,

@@ -24,6 +24,7 @@ from inbox.exceptions import (
 )
 from inbox.identity import Caller, CallerKind
 from inbox.models import Conversation, Message
+from inbox.notifications.services import notifications_message_sent
 from inbox.presence.services import away_reply_maybe
 from inbox.realtime import events
 from inbox.realtime.groups import business_group, participant_group
@@ -61,6 +62,9 @@ class MessageDraft:
     target_channel_ids: list[str] = field(default_factory=list)
     source_channel_id: str | None = None
     silent: bool = False
+    # Wix's ``sendNotifications``: e-mail the participant if it does not see the message in
+    # time (inbox/notifications/; business messages only).
+    send_notifications: bool = False
 
 
 # A send chases a conversation merged away under it at most this many times.
@@ -190,6 +194,7 @@ def _message_insert(
     if isinstance(conversation, Conversation):
         message.conversation = conversation
     _publish_message(message)
+    notifications_message_sent(message=message, send_notifications=draft.send_notifications)
     if (
         status != Conversation.Status.OPEN
         and draft.direction == Message.Direction.PARTICIPANT_TO_BUSINESS

@@ -19,6 +19,7 @@ import { Composer } from "./composer.js";
 import { ParticipantKinds } from "./format.js";
 import { ConversationList } from "./list.js";
 import { Shortcuts } from "./shortcuts.js";
+import { Notifier } from "./notify.js";
 import { StatusControls } from "./status.js";
 import { ThreadView } from "./thread.js";
 import { TypingPanel } from "./typing.js";
@@ -45,6 +46,7 @@ export class InboxPage {
     this.assignControls = new AssignControls(this);
     this.shortcuts = new Shortcuts(this);
     this.typing = new TypingPanel(this);
+    this.notifier = new Notifier(this);
     this.stream = new StreamClient({
       url: () => (window.location.protocol === "https:" ? "wss:" : "ws:") + "//" + window.location.host + config.socketPath,
       resumeFrame: () => businessResume(this.seen, this.since, config.resumeLimit),
@@ -69,7 +71,13 @@ export class InboxPage {
     this.assignControls.bind();
     this.shortcuts.bind();
     this.typing.bind();
-    this.list.load().then(() => this.stream.start());
+    this.notifier.bind();
+    this.list.load().then(() => {
+      // A link into a thread (notification e-mails): ?conversation=<id>.
+      const linked = new URLSearchParams(window.location.search).get("conversation");
+      if (linked) this.thread.open(linked);
+      this.stream.start();
+    });
   }
 
   headers(extra) {
@@ -136,6 +144,7 @@ export class InboxPage {
     if (!fromSend) this.noteSeen(conversationId, message.sequence);
     if (!row) {
       // A conversation the list does not show yet: ask the server for the current first page.
+      if (!fromSend) this.notifier.onMessage(conversationId, message);
       this.list.scheduleRefresh();
       return;
     }
@@ -151,7 +160,10 @@ export class InboxPage {
       const own = message.sender && message.sender.wixUserId === this.me;
       if (!message.silent && !own) {
         if (open && document.visibilityState === "visible") this.thread.markRead();
-        else row.unreadCount += 1;
+        else {
+          row.unreadCount += 1;
+          this.notifier.onMessage(conversationId, message);
+        }
       }
     }
     this.list.render();
