@@ -151,6 +151,21 @@ class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED")
     default_message = _("This Idempotency-Key was already used with a different request")
 
 
+class UploadQuotaExceeded(InboxError, status=429, code="UPLOAD_QUOTA_EXCEEDED"):
+    """The caller has uploaded its ``ATTACHMENT_QUOTA_BYTES`` within the quota window; the
+    answer's ``Retry-After`` says when enough of it has aged out for this file (none when the
+    file alone is larger than the quota)."""
+
+    default_message = _("You have uploaded as much as you may for now")
+
+    def __init__(self, *, quota: int, used: int, retry_after: int | None) -> None:
+        message = gettext(
+            "Upload quota reached: %(used)s of %(quota)s bytes used; try again later"
+        ) % {"used": used, "quota": quota}
+        super().__init__(message, data={"quotaBytes": str(quota), "usedBytes": str(used)})
+        self.retry_after = retry_after
+
+
 class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
     default_message = _("The file is larger than the largest upload accepted")
 

@@ -61,6 +61,16 @@ def test_the_demo_settings_pass() -> None:
         ("OUTBOX_RELAY_GRACE_SECONDS", -1),
         ("OUTBOX_RELAY_INTERVAL_SECONDS", 0),
         ("OUTBOX_RETENTION_SECONDS", "7d"),
+        ("ATTACHMENT_UPLOAD_RATES", {"visitor": "20/fortnight"}),
+        ("ATTACHMENT_UPLOAD_RATES", {"visitor_create": "1/s"}),
+        ("ATTACHMENT_UPLOAD_RATES", "20/min"),
+        ("ATTACHMENT_QUOTA_BYTES", {"visitor": "200MB"}),
+        ("ATTACHMENT_QUOTA_BYTES", {"member": 0}),
+        ("ATTACHMENT_QUOTA_BYTES", {"member": True}),
+        ("ATTACHMENT_QUOTA_BYTES", {"robot": 10}),
+        ("ATTACHMENT_QUOTA_WINDOW_SECONDS", 0),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 8),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 320.5),
     ],
 )
 def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
@@ -80,6 +90,10 @@ def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
         ("BUSINESS_IMAGE_URL", "https://example.com/logo.png"),
         ("GROUP_PREFIX", "site-a.inbox_2"),
         ("RESUME_WINDOW_SECONDS", 0),
+        ("ATTACHMENT_UPLOAD_RATES", {"app": "100/min", "visitor": None}),
+        ("ATTACHMENT_QUOTA_BYTES", {"staff": 10**9, "visitor": None}),
+        ("ATTACHMENT_QUOTA_WINDOW_SECONDS", 3600),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 64),
     ],
 )
 def test_good_values_pass(key: str, value: Any) -> None:

@@ -45,6 +45,9 @@ class Attachment(models.Model):
     # Not a FileField: that would fix its storage when the model class is created, while this
     # one follows ATTACHMENT_STORAGE whenever it is read.
     storage_name = models.CharField(max_length=255, editable=False)
+    # The image's thumbnail in the same storage; "" for files, and for images small enough to
+    # be their own thumbnail.
+    thumbnail_name = models.CharField(max_length=255, blank=True, default="", editable=False)
     filename = models.CharField(max_length=255, editable=False)
     # What the content sniffing found, never the client's Content-Type.
     mime_type = models.CharField(max_length=100, editable=False)
@@ -65,13 +68,19 @@ class Attachment(models.Model):
                 condition=Q(message__isnull=True),
                 name="inbox_attachment_orphan_idx",
             ),
+            # The upload quota: what one caller stored since the window's start.
+            models.Index(
+                fields=["uploader_scope", "created_at"], name="inbox_attachment_quota_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.filename
 
-    def open(self) -> File[bytes]:
-        return attachment_storage().open(self.storage_name, "rb")
+    def open(self, *, thumbnail: bool = False) -> File[bytes]:
+        """The stored file, or its thumbnail (the file itself when it has none)."""
+        name = self.thumbnail_name if thumbnail and self.thumbnail_name else self.storage_name
+        return attachment_storage().open(name, "rb")
 
     @property
     def is_image(self) -> bool:
