@@ -601,3 +601,30 @@ def jpeg_with_exif_of_size(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_conversation_list_previews_the_last_messages_image_by_its_thumbnail(
+    storage: str, staff_client: APIClient, make_visitor: Callable[..., Any]
+) -> None:
+    _, visitor = make_visitor()
+    image = send_upload(visitor, png_bytes(600, 300), "photo.png")
+
+    def row() -> dict[str, Any]:
+        rows = staff_client.get(f"{API}/conversations").json()["conversations"]
+        assert len(rows) == 1
+        found: dict[str, Any] = rows[0]
+        return found
+
+    listed = row()
+    assert listed["previewText"] == "photo.png"
+    assert listed["previewThumbnailUrl"] == image["thumbnailUrl"]
+    served = fetch(APIClient(), listed["previewThumbnailUrl"])
+    assert Image.open(io.BytesIO(body(served))).size == (320, 160)
+
+    conversation_id = Attachment.objects.get().conversation_id
+    text = media_message("text", "")
+    text["content"] = {"basic": {"items": [{"text": "and some words"}]}}
+    assert visitor.post(f"{API}/messages", {"message": text}, format="json").status_code == 200
+    assert row()["previewThumbnailUrl"] is None
+    assert str(conversation_id) == row()["conversation"]["id"]

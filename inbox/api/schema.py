@@ -202,6 +202,10 @@ class ConversationRowSerializer(serializers.Serializer[Any]):
     lastMessageVisibility = serializers.CharField(
         allow_null=True, help_text="The last message's visibility; null before the first message."
     )
+    previewThumbnailUrl = serializers.CharField(
+        allow_null=True,
+        help_text="Signed link to the thumbnail of the last message's first uploaded image.",
+    )
     unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
     readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")
     participantReadSequence = serializers.CharField(help_text="The participant's read cursor.")
