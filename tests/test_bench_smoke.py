@@ -27,6 +27,7 @@ SCRIPTS = {
     "idle_sockets.py": "floor: minimal ASGI WebSocket app",
     "write_path.py": "floor: plain Django view",
     "serialization.py": "floor: hand-written dict builder",
+    "upload.py": "floor: ASGI body drain",
 }
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
