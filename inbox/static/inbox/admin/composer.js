@@ -2,6 +2,7 @@
  * message: a retry cannot create a second one. A file's message is sent only once its upload
  * has finished. */
 
+import { formatSize } from "../common/content.js";
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
@@ -26,6 +27,7 @@ export class Composer {
     this.fileInput.accept = ACCEPT;
     this.uploads = this.form.querySelector(".inbox-uploads");
     this.sending = false;
+    this.retry = null; // {body, key} of the last text message that was not sent
   }
 
   show() {
@@ -74,7 +76,8 @@ export class Composer {
     const cancel = el("button", "button", gettext("Cancel"));
     cancel.type = "button";
     cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
-    row.append(el("span", null, name), bar, cancel);
+    const size = formatSize(String(file.size));
+    row.append(el("span", null, size ? name + " (" + size + ")" : name), bar, cancel);
     this.uploads.appendChild(row);
     const transfer = uploadFile(this.page.config.attachmentsUrl, {
       file,
@@ -100,16 +103,30 @@ export class Composer {
     }
     cancel.remove();
     bar.value = 1;
-    try {
-      const result = await this.post(this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]), randomKey());
-      row.remove();
-      this.page.acceptMessage(thread.id, result.message, true);
-      this.page.thread.scrollToBottom();
-    } catch (error) {
-      bar.remove();
-      const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
-      row.appendChild(el("span", "inbox-upload-error", refusal));
-    }
+    // One key for every attempt at this message, the Retry button's too: never sent twice.
+    const body = this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]);
+    const key = randomKey();
+    const deliver = async () => {
+      try {
+        const result = await this.post(body, key);
+        row.remove();
+        this.page.acceptMessage(thread.id, result.message, true);
+        this.page.thread.scrollToBottom();
+      } catch (error) {
+        bar.remove();
+        const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
+        const again = el("button", "button", gettext("Retry"));
+        again.type = "button";
+        again.addEventListener("click", () => {
+          refused.remove();
+          again.remove();
+          deliver();
+        });
+        const refused = el("span", "inbox-upload-error", refusal);
+        row.append(refused, again);
+      }
+    };
+    await deliver();
   }
 
   sendFiles(files) {
@@ -122,10 +139,15 @@ export class Composer {
     if (!thread || !text.trim() || this.sending) return;
     this.sending = true;
     const body = this.messageBody(thread.id, [{ text }]);
+    // Sending the same message again after a failure reuses its key: if the first attempt
+    // was stored after all (only its answer was lost), the server returns it, not a copy.
+    const same = this.retry && this.retry.body === JSON.stringify(body);
+    if (!same) this.retry = { body: JSON.stringify(body), key: randomKey() };
     this.error.hidden = true;
     this.button.disabled = true;
     try {
-      const result = await this.post(body, randomKey());
+      const result = await this.post(body, this.retry.key);
+      this.retry = null;
       this.textarea.value = "";
       // Shown from the REST answer: the socket may be down, and its copy is deduplicated.
       this.page.acceptMessage(thread.id, result.message, true);

@@ -5,6 +5,7 @@
  * message is sent only once the upload has finished.
  */
 
+import { formatSize } from "../common/content.js";
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
@@ -51,7 +52,8 @@ export class Composer {
     const name = file.name || gettext("Pasted image");
     const node = el("div", "msg mine pending");
     const item = el("div", "bubble-item");
-    item.appendChild(el("div", "upload-name", name));
+    const size = formatSize(String(file.size));
+    item.appendChild(el("div", "upload-name", size ? name + " (" + size + ")" : name));
     const bar = el("progress", "progress");
     bar.max = 1;
     bar.value = 0;
