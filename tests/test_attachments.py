@@ -36,12 +36,12 @@ def png_bytes(width: int = 3, height: int = 2) -> bytes:
     return out.getvalue()
 
 
-def jpeg_with_exif() -> bytes:
+def jpeg_with_exif(width: int = 8, height: int = 4) -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "SpyCam Inc."  # Make
     exif[0x0131] = "secret-software"  # Software
     out = io.BytesIO()
-    Image.new("RGB", (8, 4), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
+    Image.new("RGB", (width, height), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -504,7 +504,7 @@ def test_a_large_image_gets_a_thumbnail_served_signed_like_the_original(
 ) -> None:
     settings.INBOX = {**getattr(settings, "INBOX", {}), "ATTACHMENT_THUMBNAIL_SIZE": 100}
     _, visitor = make_visitor()
-    image = send_upload(visitor, jpeg_with_exif_of_size(400, 200), "wide.jpg")
+    image = send_upload(visitor, jpeg_with_exif(400, 200), "wide.jpg")
     assert (image["width"], image["height"]) == (400, 200)
     assert urlsplit(image["thumbnailUrl"]).query == urlsplit(image["url"]).query
     for client in (visitor, APIClient()):
@@ -593,14 +593,6 @@ def test_an_echoed_thumbnail_url_is_dropped_like_other_read_only_fields(
     assert image["thumbnailUrl"].startswith(f"{API}/attachments/{attachment['id']}/thumbnail?")
     stored = Message.objects.get().content["basic"]["items"][0]["image"]
     assert "thumbnailUrl" not in stored and "url" not in stored
-
-
-def jpeg_with_exif_of_size(width: int, height: int) -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "SpyCam Inc."
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
-    return out.getvalue()
 
 
 @pytest.mark.django_db
