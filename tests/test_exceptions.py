@@ -142,6 +142,7 @@ def test_application_errors_keep_their_wire_codes():
         "IdempotencyConflict": (409, "IDEMPOTENCY_KEY_REUSED"),
         "WebhookEndpointNotFound": (404, "WEBHOOK_ENDPOINT_NOT_FOUND"),
         "AttachmentTooLarge": (413, "PAYLOAD_TOO_LARGE"),
+        "UploadQuotaExceeded": (429, "UPLOAD_QUOTA_EXCEEDED"),
     }
 
 

@@ -108,7 +108,8 @@ def attachment_upload(
 
 
 def _check_quota(*, caller: Caller, size: int) -> None:
-    """Refuse ``size`` more bytes from ``caller`` if they would take it past its quota.
+    """Refuse ``size`` more bytes from ``caller`` if they would take it past its quota (429
+    with when it may try again; 413 for a file larger than the whole quota).
 
     Counted from the rows it stored within the window, so every server process agrees. Two
     uploads racing past the check may overshoot the quota by at most the files in flight.
@@ -122,18 +123,16 @@ def _check_quota(*, caller: Caller, size: int) -> None:
     used = recent.aggregate(total=Sum("size"))["total"] or 0
     if used + size <= quota:
         return
-    retry_after = None
-    if size <= quota:
-        # The upload fits once enough of the oldest ones have left the window.
-        freed = 0
-        for created_at, stored_size in recent.order_by("created_at").values_list(
-            "created_at", "size"
-        ):
-            freed += stored_size
-            if used - freed + size <= quota:
-                retry_after = ceil((created_at + window - now).total_seconds())
-                break
-    raise UploadQuotaExceeded(quota=quota, used=used, retry_after=retry_after)
+    if size > quota:
+        raise AttachmentTooLarge.over(quota)  # waiting would never help
+    # The upload fits once enough of the oldest ones have left the window.
+    freed, retry_after = 0, 1
+    for created_at, stored_size in recent.order_by("created_at").values_list("created_at", "size"):
+        freed += stored_size
+        if used - freed + size <= quota:
+            retry_after = ceil((created_at + window - now).total_seconds())
+            break
+    raise UploadQuotaExceeded.over(quota=quota, used=used, retry_after=retry_after)
 
 
 def _conversation_to_upload_into(
