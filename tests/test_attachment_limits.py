@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from inbox.attachments.models import Attachment
 from tests.conftest import API, assert_app_error
-from tests.test_attachments import PDF, stored_names, upload
+from tests.test_attachments import PDF, named, stored_names, upload
 
 
 def limits(settings: Any, **values: Any) -> None:
@@ -152,3 +152,35 @@ def test_by_default_apps_and_staff_have_no_quota_and_participants_have_one(setti
     assert merged == {**DEFAULTS["ATTACHMENT_QUOTA_BYTES"], "member": None}
     assert merged["app"] is None and merged["staff"] is None
     assert merged["visitor"] == 200 * 1024 * 1024
+
+
+# --- retries: Idempotency-Key on uploads -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_upload_retried_with_its_key_is_stored_once(
+    media: None, settings: Any, make_visitor: Callable[..., Any]
+) -> None:
+    """A connection dropped after the server stored the file: the client sends it again with
+    the same key and gets the same attachment; nothing is stored twice or counted twice."""
+    limits(settings, ATTACHMENT_QUOTA_BYTES={"visitor": 15})
+    _, visitor = make_visitor()
+    _, other = make_visitor()
+
+    def send(client: APIClient, name: str, key: str) -> Any:
+        return client.post(
+            f"{API}/attachments",
+            {"file": named(b"ten bytes!", name)},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+
+    first = send(visitor, "a.txt", "k-1").json()["attachment"]
+    again = send(visitor, "a.txt", "k-1")  # over the quota if it counted twice
+    assert again.status_code == 200 and again.json()["attachment"] == first
+    assert Attachment.objects.count() == 1 and len(stored_names("filesystem")) == 1
+    # The same key for another file is a conflict; another caller's keys are its own.
+    assert_app_error(send(visitor, "b.txt", "k-1"), 409, "IDEMPOTENCY_KEY_REUSED")
+    assert send(other, "a.txt", "k-1").json()["attachment"]["id"] != first["id"]
+    bad = send(visitor, "a.txt", "x" * 256)
+    assert bad.status_code == 400 and Attachment.objects.count() == 2

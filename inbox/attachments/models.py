@@ -32,6 +32,9 @@ class Attachment(models.Model):
     )
     # Who uploaded it (``Caller.scope``): only they may send it.
     uploader_scope = models.CharField(max_length=80, editable=False)
+    # The client's Idempotency-Key of the upload, if it gave one: a retry with the same key
+    # gets this attachment back instead of storing the file again.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     # The message that sent it; None until then (and again if that message is deleted), which
     # makes it an orphan for ``inbox_purge_attachments``.
     message = models.ForeignKey(
@@ -60,6 +63,11 @@ class Attachment(models.Model):
         app_label = "inbox"
         constraints = [
             models.CheckConstraint(name="inbox_attachment_size_positive", condition=Q(size__gt=0)),
+            models.UniqueConstraint(
+                fields=["uploader_scope", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="inbox_attachment_idempotency_unique",
+            ),
         ]
         indexes = [
             # The orphan sweep: WHERE message_id IS NULL AND created_at < cutoff.

@@ -12,7 +12,7 @@ from math import ceil
 from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -30,6 +30,7 @@ from inbox.exceptions import (
     RULE_NOT_ALLOWED,
     RULE_REQUIRED,
     AttachmentTooLarge,
+    IdempotencyConflict,
     NotJoinedChatroom,
     UploadQuotaExceeded,
     ValidationFailed,
@@ -37,7 +38,7 @@ from inbox.exceptions import (
 )
 from inbox.identity import Caller
 from inbox.models import Conversation, Message
-from inbox.selectors import conversation_for_caller, is_own_conversation
+from inbox.selectors import conversation_for_caller, is_own_conversation, one_or_none
 
 logger = logging.getLogger("inbox")
 
@@ -46,7 +47,13 @@ _MAX_FILENAME = 255
 
 
 def attachment_upload(
-    *, caller: Caller, conversation_id: uuid.UUID | None, file: IO[bytes], filename: str, size: int
+    *,
+    caller: Caller,
+    conversation_id: uuid.UUID | None,
+    file: IO[bytes],
+    filename: str,
+    size: int,
+    idempotency_key: str | None = None,
 ) -> Attachment:
     """Store an uploaded file for ``caller`` in a conversation it may write to; returns it.
 
@@ -55,8 +62,15 @@ def attachment_upload(
     sniffed from its bytes and must be in ``ATTACHMENT_ALLOWED_TYPES``; images are decoded and
     re-encoded without metadata. The row is written only after the file is completely stored,
     and the stored file is removed again if the row cannot be written: nothing is left behind.
+
+    With ``idempotency_key``, a retry (same caller, key, conversation and file name) gets the
+    attachment of the first upload back, stored once; the same key for another file is a 409.
     """
     conversation = _conversation_to_upload_into(caller=caller, conversation_id=conversation_id)
+    if idempotency_key is not None:
+        earlier = _earlier_upload(caller, idempotency_key, conversation, filename)
+        if earlier is not None:
+            return earlier
     limit = int(inbox_settings.ATTACHMENT_MAX_BYTES)
     if size > limit:
         raise AttachmentTooLarge.over(limit)
@@ -92,6 +106,7 @@ def attachment_upload(
                 id=attachment_id,
                 conversation=conversation,
                 uploader_scope=caller.scope,
+                idempotency_key=idempotency_key,
                 storage_name=stored[0],
                 thumbnail_name=stored[1] if len(stored) > 1 else "",
                 filename=_display_name(filename, mime_type),
@@ -100,11 +115,30 @@ def attachment_upload(
                 width=width,
                 height=height,
             )
-    except BaseException:
+    except BaseException as error:
         for name in stored:
             storage.delete(name)
+        if idempotency_key is not None and isinstance(error, IntegrityError):
+            # A concurrent retry with the same key stored it first: that upload is this one.
+            earlier = _earlier_upload(caller, idempotency_key, conversation, filename)
+            if earlier is not None:
+                return earlier
         raise
     return attachment
+
+
+def _earlier_upload(
+    caller: Caller, key: str, conversation: Conversation, filename: str
+) -> Attachment | None:
+    earlier = one_or_none(
+        Attachment.objects.filter(uploader_scope=caller.scope, idempotency_key=key)
+    )
+    if earlier is None:
+        return None
+    same_name = _display_name(filename, earlier.mime_type) == earlier.filename
+    if earlier.conversation_id != conversation.pk or not same_name:
+        raise IdempotencyConflict()
+    return earlier
 
 
 def _check_quota(*, caller: Caller, size: int) -> None:

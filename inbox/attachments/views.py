@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from inbox.api.schema import extend_schema
 from inbox.api.throttling import CallerRateThrottle, UploadRateThrottle
-from inbox.api.views import InboxViewSet, _uuid_path
+from inbox.api.views import InboxViewSet, _idempotency_key, _uuid_path
 from inbox.attachments import services
 from inbox.attachments.models import Attachment
 from inbox.attachments.selectors import attachment_for_download
@@ -119,6 +119,14 @@ class AttachmentViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="uploadAttachment",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                description="A retry with the same key returns the original attachment.",
+            )
+        ],
         request={
             "multipart/form-data": inline_serializer(
                 "UploadAttachmentRequest",
@@ -159,6 +167,7 @@ class AttachmentViewSet(InboxViewSet):
             file=upload,
             filename=upload.name or "",
             size=upload.size or 0,
+            idempotency_key=_idempotency_key(request),
         )
         return Response({"attachment": attachment_json(attachment)})
 
