@@ -192,3 +192,35 @@ def test_staff_resending_after_lost_answers_reuses_the_key_and_stores_once(
         Message.objects.filter(conversation=conversation, preview_text="File: a.pdf").count() == 1
     )
     assert staff.errors == []
+
+
+def test_a_widget_upload_whose_answer_was_lost_is_retried_with_its_key_and_stored_once(
+    context: Any, asgi_server: Any
+) -> None:
+    import re
+
+    from inbox.attachments.models import Attachment
+    from inbox.models import Message
+
+    page = context.new_page()
+    widget = Widget(page)
+    page.goto("/")
+    started_thread(widget, "Here comes a file")
+    keys: list[str] = []
+
+    def lose_first_answer(route: Any, request: Any) -> None:
+        keys.append(request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            route.fetch()  # the server stores the file...
+            route.abort("connectionreset")  # ...and the answer never arrives
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/inbox/v2/attachments$"), lose_first_answer)
+    fire(page, f"{HOST}.querySelector('textarea')", "paste", "notes.pdf", "application/pdf", PDF)
+    retry = page.locator("inbox-chat-widget .pending-list").get_by_role("button", name="Retry")
+    retry.click()
+    widget.wait_for_thread(["Here comes a file", f"\U0001f4ce notes.pdf ({len(PDF)} B)"])
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    assert Attachment.objects.count() == 1
+    assert Message.objects.filter(preview_text="File: notes.pdf").count() == 1

@@ -63,8 +63,9 @@ export class Composer {
     };
   }
 
-  /** Upload ``file`` into the open conversation (progress, cancel), then send it. */
-  async sendFile(file) {
+  /** Upload ``file`` into the open conversation (progress, cancel), then send it; a retry
+   * of the upload reuses its Idempotency-Key ``key``. */
+  async sendFile(file, key = randomKey()) {
     const thread = this.page.thread.current;
     if (!thread) return;
     const name = file.name || "pasted-image";
@@ -82,7 +83,7 @@ export class Composer {
     const transfer = uploadFile(this.page.config.attachmentsUrl, {
       file,
       conversationId: thread.id,
-      headers: this.page.headers(),
+      headers: this.page.headers({ "Idempotency-Key": key }),
       onProgress: (fraction) => {
         bar.value = fraction;
       },
@@ -99,16 +100,25 @@ export class Composer {
       const reason = uploaded.status ? errorMessage(uploaded) : gettext("offline");
       const refusal = interpolate(gettext("Not uploaded: %(error)s"), { error: reason });
       row.appendChild(el("span", "inbox-upload-error", refusal));
+      if (!uploaded.status) {
+        const again = el("button", "button", gettext("Retry"));
+        again.type = "button";
+        again.addEventListener("click", () => {
+          row.remove();
+          this.sendFile(file, key);
+        });
+        row.appendChild(again);
+      }
       return;
     }
     cancel.remove();
     bar.value = 1;
     // One key for every attempt at this message, the Retry button's too: never sent twice.
     const body = this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]);
-    const key = randomKey();
+    const messageKey = randomKey();
     const deliver = async () => {
       try {
-        const result = await this.post(body, key);
+        const result = await this.post(body, messageKey);
         row.remove();
         this.page.acceptMessage(thread.id, result.message, true);
         this.page.thread.scrollToBottom();
