@@ -1,6 +1,7 @@
 """The floors the benchmarks compare with: the least an ASGI process can do for the same job.
 
-- HTTP: any request gets ``200 hello`` (the "ASGI hello world").
+- HTTP: any request gets ``200 hello`` (the "ASGI hello world"); a POST's body is read to
+  the end and dropped first (the upload floor: the bytes cross loopback, nothing is kept).
 - WebSocket ``/ws``: accepted, then every message published on the Redis channel
   ``FLOOR_CHANNEL`` is forwarded to every socket of the process (one subscriber per process),
   the fan-out floor; an idle socket here is the idle-socket floor.
@@ -39,6 +40,9 @@ async def _forward() -> None:
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global _subscriber
     if scope["type"] == "http":
+        if scope["method"] == "POST":
+            while (await receive()).get("more_body"):
+                pass
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await send({"type": "http.response.body", "body": HELLO})
     elif scope["type"] == "websocket":

@@ -1,6 +1,9 @@
 """Bench-only settings: the project's, plus bench/urls.py (the plain-view floor of benchmark 7),
 and per-caller throttles raised far above what a benchmark sends (their checks still run, so
-their cost is measured). Never used by the app or the demo site."""
+their cost is measured); uploads as large as ``BENCH_ATTACHMENT_MAX_BYTES`` (bench/upload.py).
+Never used by the app or the demo site."""
+
+import os
 
 from project.settings import *  # noqa: F403
 from project.settings import INBOX
@@ -15,4 +18,5 @@ INBOX = {
         "visitor": "1000000/s",
         "visitor_create": "1000000/s",
     },
+    "ATTACHMENT_MAX_BYTES": int(os.environ.get("BENCH_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)),
 }

@@ -240,18 +240,30 @@ def _stream_path(value: Any) -> str | None:
     return None
 
 
-def _throttle_rates(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return "must be a dict of scope → rate"
-    for scope, rate in value.items():
-        if scope not in DEFAULTS["THROTTLE_RATES"]:
-            known = ", ".join(DEFAULTS["THROTTLE_RATES"])
-            return f"has an unknown scope {scope!r} (known: {known})"
-        if rate is None:
-            continue
-        if not valid_throttle_rate(rate):
-            return f"has {scope!r}: {rate!r}, not a rate such as '10/s', '600/min' or None"
-    return None
+def _per_scope(
+    name: str, value_rule: Callable[[Any], bool], wanted: str
+) -> Callable[[Any], str | None]:
+    """A dict of the scopes of ``DEFAULTS[name]`` → None or a value ``value_rule`` accepts."""
+
+    def rule(value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return "must be a dict of scope → value"
+        for scope, item in value.items():
+            if scope not in DEFAULTS[name]:
+                known = ", ".join(DEFAULTS[name])
+                return f"has an unknown scope {scope!r} (known: {known})"
+            if item is not None and not value_rule(item):
+                return f"has {scope!r}: {item!r}, not {wanted} or None"
+        return None
+
+    return rule
+
+
+_RATE = "a rate such as '10/s', '600/min'"
+
+
+def _byte_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _cache_alias(value: Any) -> str | None:
@@ -336,7 +348,7 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "BUSINESS_STREAM_PATH": _stream_path,
     "PARTICIPANT_STREAM_PATH": _stream_path,
     "GROUP_PREFIX": _group_prefix,
-    "THROTTLE_RATES": _throttle_rates,
+    "THROTTLE_RATES": _per_scope("THROTTLE_RATES", valid_throttle_rate, _RATE),
     "THROTTLE_CACHE": _cache_alias,
     "OUTBOX_RELAY_GRACE_SECONDS": _number(minimum=0, integer=False),
     "OUTBOX_RELAY_INTERVAL_SECONDS": _number(minimum=0.01, integer=False),
@@ -365,6 +377,12 @@ SETTING_RULES: dict[str, Callable[[Any], str | None]] = {
     "NOTIFY_FROM_EMAIL": _text(optional=True),
     "NOTIFY_PARTICIPANT_EMAIL": _dotted_callable,
     "NOTIFY_THREAD_MESSAGES": _number(minimum=1, integer=True),
+    "ATTACHMENT_UPLOAD_RATES": _per_scope("ATTACHMENT_UPLOAD_RATES", valid_throttle_rate, _RATE),
+    "ATTACHMENT_QUOTA_BYTES": _per_scope(
+        "ATTACHMENT_QUOTA_BYTES", _byte_count, "a whole number of bytes of at least 1"
+    ),
+    "ATTACHMENT_QUOTA_WINDOW_SECONDS": _number(minimum=1, integer=False),
+    "ATTACHMENT_THUMBNAIL_SIZE": _number(minimum=16, integer=True),
 }
 
 

@@ -147,6 +147,27 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_PARTICIPANT_EMAIL": "inbox.notifications.recipients.participant_email",
     # How many recent messages of the conversation an e-mail shows.
     "NOTIFY_THREAD_MESSAGES": 10,
+    # Uploads per caller (DRF rate strings; None = no limit), by the caller's kind, on top of
+    # THROTTLE_RATES. Over it: 429 (RESOURCE_EXHAUSTED) with Retry-After. Merged over these.
+    "ATTACHMENT_UPLOAD_RATES": {
+        "app": None,
+        "staff": "60/min",
+        "member": "20/min",
+        "visitor": "20/min",
+    },
+    # Bytes one caller may upload within ATTACHMENT_QUOTA_WINDOW_SECONDS (None = no quota), by
+    # the caller's kind, counting what it stored in that window (sent or not; purged orphans no
+    # longer count). Over it: 429 (UPLOAD_QUOTA_EXCEEDED) with Retry-After. Merged over these.
+    "ATTACHMENT_QUOTA_BYTES": {
+        "app": None,
+        "staff": None,
+        "member": 200 * 1024 * 1024,
+        "visitor": 200 * 1024 * 1024,
+    },
+    "ATTACHMENT_QUOTA_WINDOW_SECONDS": 24 * 60 * 60,
+    # Images are also stored as a thumbnail that fits in a square of this many pixels (the
+    # thread and the conversation list show it; a click opens the original).
+    "ATTACHMENT_THUMBNAIL_SIZE": 320,
 }
 
 
@@ -161,3 +182,8 @@ class InboxSettings:
 
 
 inbox_settings = InboxSettings()
+
+
+def merged_setting(name: str) -> dict[str, Any]:
+    """A dict setting (``THROTTLE_RATES`` & co.): the site's entries merged over the defaults."""
+    return {**DEFAULTS[name], **(getattr(inbox_settings, name) or {})}

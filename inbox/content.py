@@ -347,7 +347,8 @@ _OPTIONAL_URL = _optional(_web_url(max_len=_MAX_URL))
 
 # --- media (basic items, form media) -----------------------------------------------------------
 
-_MEDIA_DROPPED = ("urlExpiration", "fileSize")
+# Read-only: recomputed on read (``thumbnailUrl``, our extension, only on uploaded images).
+_MEDIA_DROPPED = ("urlExpiration", "fileSize", "thumbnailUrl")
 _MEDIA_ID = _string(max_len=_MAX_MEDIA_ID)
 _MEDIA_URL = _web_url(max_len=_MAX_URL)
 _FILENAME = _string(max_len=_MAX_FILENAME)

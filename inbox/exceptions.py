@@ -160,6 +160,26 @@ class IdempotencyConflict(InboxError, status=409, code="IDEMPOTENCY_KEY_REUSED")
     default_message = _("This Idempotency-Key was already used with a different request")
 
 
+class UploadQuotaExceeded(InboxError, status=429, code="UPLOAD_QUOTA_EXCEEDED"):
+    """The caller has uploaded its ``ATTACHMENT_QUOTA_BYTES`` within the quota window; the
+    answer's ``Retry-After`` says when enough of it has aged out for this file."""
+
+    default_message = _("You have uploaded as much as you may for now")
+
+    # Seconds until the upload would fit, for the answer's Retry-After.
+    retry_after: int | None = None
+
+    @classmethod
+    def over(cls, *, quota: int, used: int, retry_after: int) -> UploadQuotaExceeded:
+        """Refuse an upload that would take the caller past ``quota`` bytes (``used`` so far)."""
+        message = gettext(
+            "Upload quota reached: %(used)s of %(quota)s bytes used; try again later"
+        ) % {"used": used, "quota": quota}
+        error = cls(message, data={"quotaBytes": str(quota), "usedBytes": str(used)})
+        error.retry_after = retry_after
+        return error
+
+
 class AttachmentTooLarge(InboxError, status=413, code="PAYLOAD_TOO_LARGE"):
     default_message = _("The file is larger than the largest upload accepted")
 

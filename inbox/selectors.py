@@ -17,6 +17,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from inbox.attachments.models import Attachment
 from inbox.conf import inbox_settings
 from inbox.exceptions import ConversationNotFound, NotJoinedChatroom, PermissionDenied
 from inbox.identity import Caller
@@ -203,8 +204,9 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
     ``unread_count`` is per reader: for a staff user, the messages after its own read cursor;
     for an app (which has no cursor), the messages no staff user has read yet, i.e. after the
     furthest cursor of anyone. Silent messages and the reader's own messages never count.
-    ``read_sequence`` is that cursor. Both are correlated subqueries, so a page of any size is
-    one query.
+    ``read_sequence`` is that cursor. ``preview_image_id`` is the first uploaded image of the
+    last message (its thumbnail goes beside the preview text). All are correlated subqueries, so
+    a page of any size is one query.
     """
     if caller.is_participant:
         raise PermissionDenied(_("Only the business side lists conversations"))
@@ -226,6 +228,11 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
         .annotate(count=Count("pk"))
         .values("count")
     )
+    preview_image = Attachment.objects.filter(
+        message__conversation=OuterRef("pk"),
+        message__sequence=OuterRef("last_message_sequence"),
+        width__isnull=False,
+    ).values("pk")[:1]
     return (
         Conversation.objects.filter(merged_into__isnull=True)
         .select_related("participant", "assignee")
@@ -233,6 +240,7 @@ def conversation_list_for_staff(*, caller: Caller) -> QuerySet[Conversation]:
         .defer("created_at", "participant__created_at")
         .annotate(read_sequence=Coalesce(Subquery(read_sequence), Value(0)))
         .annotate(unread_count=Coalesce(Subquery(unread), Value(0)))
+        .annotate(preview_image_id=Subquery(preview_image))
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from inbox.attachments.selectors import with_download_urls
+from inbox.attachments.selectors import download_links, with_download_urls
 from inbox.conf import inbox_settings
 from inbox.models import Conversation, Message, Participant, user_display_name, user_wire_id
 
@@ -108,12 +108,22 @@ def conversation_row_json(conversation: Conversation) -> dict[str, Any]:
         "lastActivityDate": iso_millis(activity) if activity is not None else None,
         "lastMessageDirection": conversation.last_message_direction or None,
         "lastMessageVisibility": conversation.last_message_visibility or None,
+        "previewThumbnailUrl": _preview_thumbnail_url(conversation),
         "unreadCount": conversation.unread_count,  # type: ignore[attr-defined]
         "readSequence": str(conversation.read_sequence),  # type: ignore[attr-defined]
         "participantReadSequence": str(conversation.participant_read_sequence),
         **status_json(conversation),
         "assignee": assignee_json(conversation.assignee),
     }
+
+
+def _preview_thumbnail_url(conversation: Conversation) -> str | None:
+    """The signed thumbnail link of the last message's first uploaded image, if it has one."""
+    image_id = getattr(conversation, "preview_image_id", None)
+    if image_id is None or not conversation.last_message_visibility:
+        return None
+    links, _ = download_links(str(image_id), visibility=conversation.last_message_visibility)
+    return links["thumbnail"]
 
 
 def assignee_json(user: Any) -> dict[str, str] | None:

@@ -71,6 +71,7 @@ def test_row_shape_and_newest_activity_first(staff_client, make_conversation, se
         "lastActivityDate": sent["createdDate"],
         "lastMessageDirection": "PARTICIPANT_TO_BUSINESS",
         "lastMessageVisibility": "BUSINESS_AND_PARTICIPANT",
+        "previewThumbnailUrl": None,
         "unreadCount": 1,
         "readSequence": "0",
         "participantReadSequence": "0",

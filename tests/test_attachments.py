@@ -36,12 +36,12 @@ def png_bytes(width: int = 3, height: int = 2) -> bytes:
     return out.getvalue()
 
 
-def jpeg_with_exif() -> bytes:
+def jpeg_with_exif(width: int = 8, height: int = 4) -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "SpyCam Inc."  # Make
     exif[0x0131] = "secret-software"  # Software
     out = io.BytesIO()
-    Image.new("RGB", (8, 4), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
+    Image.new("RGB", (width, height), (0, 90, 200)).save(out, format="JPEG", exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -480,3 +480,143 @@ def test_storages_setting_is_what_the_model_reads(settings: Any) -> None:
     }
     settings.INBOX = {"ATTACHMENT_STORAGE": "attachments"}
     assert attachment_storage() is storages["attachments"]
+
+
+# --- thumbnails -------------------------------------------------------------------------------
+
+
+def send_upload(client: APIClient, data: bytes, name: str, kind: str = "image") -> dict[str, Any]:
+    attachment = upload(client, data, name).json()["attachment"]
+    sent = client.post(
+        f"{API}/messages", {"message": media_message(kind, attachment["id"])}, format="json"
+    )
+    assert sent.status_code == 200, sent.content
+    item: dict[str, Any] = sent.json()["message"]["content"]["basic"]["items"][0][kind]
+    return item
+
+
+@pytest.mark.django_db
+def test_a_large_image_gets_a_thumbnail_served_signed_like_the_original(
+    storage: str,
+    settings: Any,
+    make_visitor: Callable[..., Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.INBOX = {**getattr(settings, "INBOX", {}), "ATTACHMENT_THUMBNAIL_SIZE": 100}
+    _, visitor = make_visitor()
+    image = send_upload(visitor, jpeg_with_exif(400, 200), "wide.jpg")
+    assert (image["width"], image["height"]) == (400, 200)
+    assert urlsplit(image["thumbnailUrl"]).query == urlsplit(image["url"]).query
+    for client in (visitor, APIClient()):
+        served = fetch(client, image["thumbnailUrl"])
+        assert served.status_code == 200
+        assert served["Content-Type"] == "image/jpeg"
+        assert served["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in served["Content-Security-Policy"]
+        data = body(served)
+        assert Image.open(io.BytesIO(data)).size == (100, 50)
+        assert b"SpyCam" not in data
+    assert Image.open(io.BytesIO(body(fetch(visitor, image["url"])))).size == (400, 200)
+    # Two files in the storage, one row; both go with it.
+    assert len(stored_names(storage)) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        Attachment.objects.all().delete()
+    assert stored_names(storage) == []
+
+
+@pytest.mark.django_db
+def test_a_small_image_is_its_own_thumbnail_and_files_have_none(
+    storage: str, make_visitor: Callable[..., Any]
+) -> None:
+    _, visitor = make_visitor()
+    image = send_upload(visitor, png_bytes(30, 20), "small.png")
+    assert Image.open(io.BytesIO(body(fetch(visitor, image["thumbnailUrl"])))).size == (30, 20)
+    assert len(stored_names(storage)) == 1
+    file = send_upload(visitor, PDF, "a.pdf", kind="file")
+    assert "thumbnailUrl" not in file
+    # A file's link does not open a "thumbnail" of it.
+    thumbnail_of_file = file["url"].replace("/content?", "/thumbnail?")
+    assert_app_error(fetch(visitor, thumbnail_of_file), 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.django_db
+def test_an_animated_gifs_thumbnail_is_its_first_frame(
+    storage: str, settings: Any, make_visitor: Callable[..., Any]
+) -> None:
+    settings.INBOX = {**getattr(settings, "INBOX", {}), "ATTACHMENT_THUMBNAIL_SIZE": 20}
+    frames = [Image.new("RGB", (80, 40), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    _, visitor = make_visitor()
+    image = send_upload(visitor, out.getvalue(), "anim.gif")
+    thumbnail = Image.open(io.BytesIO(body(fetch(visitor, image["thumbnailUrl"]))))
+    assert thumbnail.format == "GIF" and thumbnail.size == (20, 10)
+    assert not getattr(thumbnail, "is_animated", False)
+    red, _, blue = thumbnail.convert("RGB").getpixel((10, 5))  # type: ignore[misc]
+    assert red > 200 and blue < 50
+
+
+@pytest.mark.django_db
+def test_an_internal_notes_thumbnail_is_as_unreachable_as_its_file(
+    storage: str,
+    staff_client: APIClient,
+    make_conversation: Callable[..., Any],
+) -> None:
+    conversation = make_conversation()
+    attachment = upload(
+        staff_client, png_bytes(600, 400), "secret.png", conversationId=str(conversation.pk)
+    ).json()["attachment"]
+    note = media_message(
+        "image", attachment["id"], direction="BUSINESS_TO_PARTICIPANT", visibility="BUSINESS"
+    )
+    sent = staff_client.post(
+        f"{API}/messages", {"conversationId": str(conversation.pk), "message": note}, format="json"
+    ).json()["message"]
+    image = sent["content"]["basic"]["items"][0]["image"]
+    assert fetch(APIClient(), image["thumbnailUrl"]).status_code == 200  # staff's link works
+    # A participant-audience link for the same file (what a participant could be given) fails.
+    participant_link, _ = download_link(attachment["id"], visibility="BUSINESS_AND_PARTICIPANT")
+    forged = participant_link.replace("/content?", "/thumbnail?")
+    assert_app_error(fetch(APIClient(), forged), 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.django_db
+def test_an_echoed_thumbnail_url_is_dropped_like_other_read_only_fields(
+    storage: str, make_visitor: Callable[..., Any]
+) -> None:
+    _, visitor = make_visitor()
+    attachment = upload(visitor, png_bytes(), "a.png").json()["attachment"]
+    echoed = media_message("image", attachment["id"], thumbnailUrl="https://evil.example/x.png")
+    sent = visitor.post(f"{API}/messages", {"message": echoed}, format="json")
+    assert sent.status_code == 200, sent.content
+    image = sent.json()["message"]["content"]["basic"]["items"][0]["image"]
+    assert image["thumbnailUrl"].startswith(f"{API}/attachments/{attachment['id']}/thumbnail?")
+    stored = Message.objects.get().content["basic"]["items"][0]["image"]
+    assert "thumbnailUrl" not in stored and "url" not in stored
+
+
+@pytest.mark.django_db
+def test_the_conversation_list_previews_the_last_messages_image_by_its_thumbnail(
+    storage: str, staff_client: APIClient, make_visitor: Callable[..., Any]
+) -> None:
+    _, visitor = make_visitor()
+    image = send_upload(visitor, png_bytes(600, 300), "photo.png")
+
+    def row() -> dict[str, Any]:
+        rows = staff_client.get(f"{API}/conversations").json()["conversations"]
+        assert len(rows) == 1
+        found: dict[str, Any] = rows[0]
+        return found
+
+    listed = row()
+    assert listed["previewText"] == "photo.png"
+    assert listed["previewThumbnailUrl"] == image["thumbnailUrl"]
+    served = fetch(APIClient(), listed["previewThumbnailUrl"])
+    assert Image.open(io.BytesIO(body(served))).size == (320, 160)
+
+    conversation_id = Attachment.objects.get().conversation_id
+    text = media_message("text", "")
+    text["content"] = {"basic": {"items": [{"text": "and some words"}]}}
+    assert visitor.post(f"{API}/messages", {"message": text}, format="json").status_code == 200
+    assert row()["previewThumbnailUrl"] is None
+    assert str(conversation_id) == row()["conversation"]["id"]

@@ -78,6 +78,8 @@ OPERATIONS = [
     "attachments.upload",
     "attachments.download:BOTH",
     "attachments.download:BUSINESS",
+    "attachments.thumbnail:BOTH",
+    "attachments.thumbnail:BUSINESS",
     "availability",
     "ws.business",
     "ws.participant",
@@ -89,18 +91,18 @@ OPERATIONS = [
     "replies.delete:COLLEAGUE",
 ]
 MATRIX = """
-identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  avail   ws.business  ws.participant  rep.list  rep.create  rep.get:SH  rep.get:COL  rep.upd:SH  rep.del:COL
-app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200     open         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200     open         4403            200       200         200         404:SRNF     200         404:SRNF
-staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  403:PD  4403         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
-expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
-nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+identity       conv.list  conv.get  conv.goc  conv.read  conv.status  conv.unread  conv.assign  list:BOTH  list:BUS  send:BOTH  send:BUS  act:BOTH  act:BUS  vis.create  vis.claim  upload   dl:BOTH  dl:BUS  thumb:BOTH  thumb:BUS  avail   ws.business  ws.participant  rep.list  rep.create  rep.get:SH  rep.get:COL  rep.upd:SH  rep.del:COL
+app            200        200       200       403:PD     200          403:PD       200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200         200        200     open         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+staff          200        200       200       200        200          200          200          200        200       200        200       403:PD    403:PD   200         403:PD     200      200      200     200         200        200     open         4403            200       200         200         404:SRNF     200         404:SRNF
+staff_no_perm  403:PD     403:PD    403:PD    403:PD     403:PD       403:PD       403:PD       403:PD     403:PD    403:PD     403:PD    403:PD    403:PD   200         403:PD     403:PD   403:PD   403:PD  403:PD      403:PD     403:PD  4403         4403            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+member         403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         200        200      200      403:PD  200         403:PD     200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_member   403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         200        403:NJC  403:PD   403:PD  403:PD      403:PD     200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+visitor        403:PD     200       200       200        403:PD       403:PD       403:PD       200        403:PD    200        403:IDM   200       403:NJC  200         403:PD     200      200      403:PD  200         403:PD     200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+other_visitor  403:PD     403:NJC   403:NJC   403:NJC    403:PD       403:PD       403:PD       403:NJC    403:PD    403:NJC    403:NJC   403:NJC   403:NJC  200         403:PD     403:NJC  403:PD   403:PD  403:PD      403:PD     200     4403         open            403:PD    403:PD      403:PD      403:PD       403:PD      403:PD
+expired_token  401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA      401:UA     401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+forged_token   401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA      401:UA     401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+revoked_key    401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   401:UA   401:UA  401:UA      401:UA     401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
+nothing        401:UA     401:UA    401:UA    401:UA     401:UA       401:UA       401:UA       401:UA     401:UA    401:UA     401:UA    401:UA    401:UA   200         401:UA     401:UA   200      200     200         200        401:UA  4401         4401            401:UA    401:UA      401:UA      401:UA       401:UA      401:UA
 """
 CODES = {
     "PD": "PERMISSION_DENIED",
@@ -355,8 +357,9 @@ def rest(world: World, who: Actor, operation: str) -> Any:
             {"conversationId": conversation_id, "file": upload},
             format="multipart",
         )
-    if name == "attachments.download":
-        parts = urlsplit(sent_file_url(world, target, visibility))
+    if name in ("attachments.download", "attachments.thumbnail"):
+        url = sent_file_url(world, target, visibility, image=name == "attachments.thumbnail")
+        parts = urlsplit(url)
         return client.get(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
     if name.startswith("replies."):
         return saved_replies_call(world, client, name, short)
@@ -388,33 +391,46 @@ def saved_replies_call(world: World, client: APIClient, name: str, which: str) -
     raise AssertionError(name)
 
 
-def sent_file_url(world: World, target: Seeded, visibility: str) -> str:
+def sent_file_url(world: World, target: Seeded, visibility: str, *, image: bool = False) -> str:
     """The link of a file the app sends into ``target``'s conversation with ``visibility``, as
-    the business side receives it (participants never receive the internal one)."""
+    the business side receives it (participants never receive the internal one); with
+    ``image``, the thumbnail link of an image sent so."""
     app = App.objects.get(name="matrix")
     caller = caller_for_app(app)
+    data = matrix_png() if image else b"matrix file"
     attachment = attachment_upload(
         caller=caller,
         conversation_id=target.conversation.pk,
-        file=io.BytesIO(b"matrix file"),
-        filename=f"{visibility}.txt",
-        size=len(b"matrix file"),
+        file=io.BytesIO(data),
+        filename=f"{visibility}.{'png' if image else 'txt'}",
+        size=len(data),
     )
+    kind = "image" if image else "file"
     message, _ = services.message_send(
         caller=caller,
         conversation=target.conversation,
         draft=services.MessageDraft(
             direction="BUSINESS_TO_PARTICIPANT",
             visibility=visibility,
-            content=normalize_content({"basic": {"items": [{"file": {"id": str(attachment.pk)}}]}}),
+            content=normalize_content({"basic": {"items": [{kind: {"id": str(attachment.pk)}}]}}),
         ),
     )
-    return str(message_json(message)["content"]["basic"]["items"][0]["file"]["url"])
+    media = message_json(message)["content"]["basic"]["items"][0][kind]
+    return str(media["thumbnailUrl"] if image else media["url"])
+
+
+def matrix_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), (10, 20, 30)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def response_text(response: Any) -> str:
+    """The body as text, for the search for secrets (an image's bytes as Latin-1)."""
     if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content).decode()
+        return b"".join(response.streaming_content).decode("latin-1")
     return str(response.content.decode())
 
 

@@ -28,6 +28,7 @@ SCRIPTS = {
     "write_path.py": "floor: plain Django view",
     "serialization.py": "floor: hand-written dict builder",
     "webhook_delivery.py": "floor: direct POST to the receiver",
+    "upload.py": "floor: ASGI body drain",
 }
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]

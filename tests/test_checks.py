@@ -82,6 +82,16 @@ def test_the_demo_settings_pass() -> None:
         ("NOTIFY_PARTICIPANT_EMAIL", "inbox.conf.DEFAULTS"),
         ("NOTIFY_PARTICIPANT_EMAIL", 3),
         ("NOTIFY_THREAD_MESSAGES", 0),
+        ("ATTACHMENT_UPLOAD_RATES", {"visitor": "20/fortnight"}),
+        ("ATTACHMENT_UPLOAD_RATES", {"visitor_create": "1/s"}),
+        ("ATTACHMENT_UPLOAD_RATES", "20/min"),
+        ("ATTACHMENT_QUOTA_BYTES", {"visitor": "200MB"}),
+        ("ATTACHMENT_QUOTA_BYTES", {"member": 0}),
+        ("ATTACHMENT_QUOTA_BYTES", {"member": True}),
+        ("ATTACHMENT_QUOTA_BYTES", {"robot": 10}),
+        ("ATTACHMENT_QUOTA_WINDOW_SECONDS", 0),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 8),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 320.5),
     ],
 )
 def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
@@ -105,6 +115,10 @@ def test_a_bad_value_is_an_error_with_a_hint(key: str, value: Any) -> None:
         ("BUSINESS_TIMEZONE", "Europe/Lisbon"),
         ("REPLY_WITHIN_MINUTES", None),
         ("AWAY_MESSAGE", gettext_lazy("Back soon")),
+        ("ATTACHMENT_UPLOAD_RATES", {"app": "100/min", "visitor": None}),
+        ("ATTACHMENT_QUOTA_BYTES", {"staff": 10**9, "visitor": None}),
+        ("ATTACHMENT_QUOTA_WINDOW_SECONDS", 3600),
+        ("ATTACHMENT_THUMBNAIL_SIZE", 64),
     ],
 )
 def test_good_values_pass(key: str, value: Any) -> None:

@@ -144,6 +144,7 @@ def test_application_errors_keep_their_wire_codes():
         "WebhookEndpointInactive": (409, "WEBHOOK_ENDPOINT_INACTIVE"),
         "SavedReplyNotFound": (404, "SAVED_REPLY_NOT_FOUND"),
         "AttachmentTooLarge": (413, "PAYLOAD_TOO_LARGE"),
+        "UploadQuotaExceeded": (429, "UPLOAD_QUOTA_EXCEEDED"),
     }
 
 

@@ -139,6 +139,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, InboxError):
         status = exc.status_code
         body = application_error(exc.code, exc.message, exc.data)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(retry_after)))
     elif isinstance(exc, Http404):
         status, body = 404, application_error(code_for_status(404), _("Not found"))
     elif parsing_error := request_parsing_error(exc):

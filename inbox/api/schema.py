@@ -29,8 +29,11 @@ ERROR_STATUSES = {
     "403": "The caller may not do this (`PERMISSION_DENIED`, `NOT_JOINED_CHATROOM`, "
     "`IDENTITY_DOES_NOT_MATCH`).",
     "404": "No such conversation or message (business callers; participants get 403).",
-    "413": "The request body is larger than `INBOX['MAX_BODY_BYTES']`.",
-    "429": "Over the caller's rate (`INBOX['THROTTLE_RATES']`); retry after `Retry-After` s.",
+    "413": "The request body is larger than `INBOX['MAX_BODY_BYTES']` (an upload: than "
+    "`ATTACHMENT_MAX_BYTES`, or the caller's whole upload quota).",
+    "429": "Over the caller's rate (`INBOX['THROTTLE_RATES']`; uploads also "
+    "`ATTACHMENT_UPLOAD_RATES`) or upload quota (`UPLOAD_QUOTA_EXCEEDED`); retry after "
+    "`Retry-After` s.",
     "503": "The database is unavailable for a moment; retry after `Retry-After` seconds.",
 }
 WRITE_ERROR_STATUSES = {
@@ -229,6 +232,10 @@ class ConversationRowSerializer(serializers.Serializer[Any]):
     )
     lastMessageVisibility = serializers.CharField(
         allow_null=True, help_text="The last message's visibility; null before the first message."
+    )
+    previewThumbnailUrl = serializers.CharField(
+        allow_null=True,
+        help_text="Signed link to the thumbnail of the last message's first uploaded image.",
     )
     unreadCount = serializers.IntegerField(help_text="Unread messages for the caller.")
     readSequence = serializers.CharField(help_text="The caller's read cursor (int64).")

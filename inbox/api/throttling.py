@@ -18,16 +18,20 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from inbox.conf import DEFAULTS, inbox_settings
+from inbox.conf import inbox_settings, merged_setting
 from inbox.identity import Caller
 
 VISITOR_CREATE_SCOPE = "visitor_create"
+# Uploads have budgets of their own (INBOX["ATTACHMENT_UPLOAD_RATES"]), counted apart.
+UPLOAD_SCOPE_PREFIX = "upload_"
 
 
 def throttle_rate(scope: str) -> str | None:
     """The configured rate of ``scope`` (``"10/s"``, ``"60/min"``…) or None for no limit."""
-    rates = {**DEFAULTS["THROTTLE_RATES"], **(inbox_settings.THROTTLE_RATES or {})}
-    return rates.get(scope)
+    if scope.startswith(UPLOAD_SCOPE_PREFIX):
+        kind = scope.removeprefix(UPLOAD_SCOPE_PREFIX)
+        return merged_setting("ATTACHMENT_UPLOAD_RATES").get(kind)
+    return merged_setting("THROTTLE_RATES").get(scope)
 
 
 def valid_throttle_rate(rate: Any) -> bool:
@@ -82,6 +86,17 @@ class CallerRateThrottle(_InboxRateThrottle):
     def ident_for(self, request: Request) -> str:
         assert isinstance(request.auth, Caller)
         return request.auth.scope
+
+
+class UploadRateThrottle(CallerRateThrottle):
+    """``POST v2/attachments``: one budget of uploads per caller, by the caller's kind, besides
+    the caller's budget of requests; downloads (the other action of the view) are not counted."""
+
+    def scope_for(self, request: Request) -> str | None:
+        kind = super().scope_for(request)
+        if kind is None or request.method != "POST":
+            return None
+        return UPLOAD_SCOPE_PREFIX + kind
 
 
 class VisitorCreateThrottle(_InboxRateThrottle):

@@ -32,6 +32,9 @@ class Attachment(models.Model):
     )
     # Who uploaded it (``Caller.scope``): only they may send it.
     uploader_scope = models.CharField(max_length=80, editable=False)
+    # The client's Idempotency-Key of the upload, if it gave one: a retry with the same key
+    # gets this attachment back instead of storing the file again.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
     # The message that sent it; None until then (and again if that message is deleted), which
     # makes it an orphan for ``inbox_purge_attachments``.
     message = models.ForeignKey(
@@ -45,6 +48,9 @@ class Attachment(models.Model):
     # Not a FileField: that would fix its storage when the model class is created, while this
     # one follows ATTACHMENT_STORAGE whenever it is read.
     storage_name = models.CharField(max_length=255, editable=False)
+    # The image's thumbnail in the same storage; "" for files, and for images small enough to
+    # be their own thumbnail.
+    thumbnail_name = models.CharField(max_length=255, blank=True, default="", editable=False)
     filename = models.CharField(max_length=255, editable=False)
     # What the content sniffing found, never the client's Content-Type.
     mime_type = models.CharField(max_length=100, editable=False)
@@ -57,6 +63,11 @@ class Attachment(models.Model):
         app_label = "inbox"
         constraints = [
             models.CheckConstraint(name="inbox_attachment_size_positive", condition=Q(size__gt=0)),
+            models.UniqueConstraint(
+                fields=["uploader_scope", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="inbox_attachment_idempotency_unique",
+            ),
         ]
         indexes = [
             # The orphan sweep: WHERE message_id IS NULL AND created_at < cutoff.
@@ -65,13 +76,19 @@ class Attachment(models.Model):
                 condition=Q(message__isnull=True),
                 name="inbox_attachment_orphan_idx",
             ),
+            # The upload quota: what one caller stored since the window's start.
+            models.Index(
+                fields=["uploader_scope", "created_at"], name="inbox_attachment_quota_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.filename
 
-    def open(self) -> File[bytes]:
-        return attachment_storage().open(self.storage_name, "rb")
+    def open(self, *, thumbnail: bool = False) -> File[bytes]:
+        """The stored file, or its thumbnail (the file itself when it has none)."""
+        name = self.thumbnail_name if thumbnail and self.thumbnail_name else self.storage_name
+        return attachment_storage().open(name, "rb")
 
     @property
     def is_image(self) -> bool:

@@ -70,13 +70,28 @@ def download_link(
 ) -> tuple[str, int]:
     """A signed link to an attachment of a message with ``visibility``, and when it expires
     (seconds since the epoch)."""
+    links, expires = download_links(attachment_id, visibility=visibility, now=now)
+    return links["content"], expires
+
+
+def download_links(
+    attachment_id: str, *, visibility: str, now: float | None = None
+) -> tuple[dict[str, str], int]:
+    """The signed links to an attachment (``content``) and to its thumbnail (``thumbnail``),
+    and when both expire. They carry the same signature: the thumbnail is the same image,
+    smaller, for the same readers."""
     issued = time.time() if now is None else now
     max_age = int(inbox_settings.ATTACHMENT_URL_MAX_AGE)
     expires = -(-int(issued + max_age) // _EXPIRY_STEP) * _EXPIRY_STEP
     audience = _AUDIENCE_KEYS[visibility]
-    path = reverse("inbox:attachment-content", kwargs={"attachment_id": attachment_id})
     query = f"expires={expires}&v={audience}&sig={_signature(attachment_id, expires, audience)}"
-    return f"{inbox_settings.ATTACHMENT_URL_BASE}{path}?{query}", expires
+    links = {
+        variant: inbox_settings.ATTACHMENT_URL_BASE
+        + reverse(f"inbox:attachment-{variant}", kwargs={"attachment_id": attachment_id})
+        + f"?{query}"
+        for variant in ("content", "thumbnail")
+    }
+    return links, expires
 
 
 def with_download_urls(content: dict[str, Any], *, visibility: str) -> dict[str, Any]:
@@ -88,10 +103,13 @@ def with_download_urls(content: dict[str, Any], *, visibility: str) -> dict[str,
     basic = dict(content["basic"])
     items = list(basic["items"])
     for reference in references:
-        url, expires = download_link(reference.media_id, visibility=visibility)
+        links, expires = download_links(reference.media_id, visibility=visibility)
         item = dict(items[reference.index])
         expiration = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        item[reference.kind] = {**item[reference.kind], "url": url, "urlExpiration": expiration}
+        media = {**item[reference.kind], "url": links["content"], "urlExpiration": expiration}
+        if reference.kind == "image":
+            media["thumbnailUrl"] = links["thumbnail"]
+        item[reference.kind] = media
         items[reference.index] = item
     basic["items"] = items
     return {**content, "basic": basic}

@@ -8,10 +8,12 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from math import ceil
 from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -20,7 +22,7 @@ from inbox.attachments.images import ImageRefused, clean_image
 from inbox.attachments.models import Attachment, attachment_storage
 from inbox.attachments.selectors import MediaReference, attachment_references
 from inbox.attachments.sniffing import EXTENSIONS, RASTER_IMAGE_TYPES, SNIFF_BYTES, sniff_type
-from inbox.conf import inbox_settings
+from inbox.conf import inbox_settings, merged_setting
 from inbox.content import NormalizedContent, derive_preview_text
 from inbox.exceptions import (
     RULE_EXISTS,
@@ -28,13 +30,15 @@ from inbox.exceptions import (
     RULE_NOT_ALLOWED,
     RULE_REQUIRED,
     AttachmentTooLarge,
+    IdempotencyConflict,
     NotJoinedChatroom,
+    UploadQuotaExceeded,
     ValidationFailed,
     Violation,
 )
 from inbox.identity import Caller
 from inbox.models import Conversation, Message
-from inbox.selectors import conversation_for_caller, is_own_conversation
+from inbox.selectors import conversation_for_caller, is_own_conversation, one_or_none
 
 logger = logging.getLogger("inbox")
 
@@ -43,7 +47,13 @@ _MAX_FILENAME = 255
 
 
 def attachment_upload(
-    *, caller: Caller, conversation_id: uuid.UUID | None, file: IO[bytes], filename: str, size: int
+    *,
+    caller: Caller,
+    conversation_id: uuid.UUID | None,
+    file: IO[bytes],
+    filename: str,
+    size: int,
+    idempotency_key: str | None = None,
 ) -> Attachment:
     """Store an uploaded file for ``caller`` in a conversation it may write to; returns it.
 
@@ -52,8 +62,15 @@ def attachment_upload(
     sniffed from its bytes and must be in ``ATTACHMENT_ALLOWED_TYPES``; images are decoded and
     re-encoded without metadata. The row is written only after the file is completely stored,
     and the stored file is removed again if the row cannot be written: nothing is left behind.
+
+    With ``idempotency_key``, a retry (same caller, key, conversation and file name) gets the
+    attachment of the first upload back, stored once; the same key for another file is a 409.
     """
     conversation = _conversation_to_upload_into(caller=caller, conversation_id=conversation_id)
+    if idempotency_key is not None:
+        earlier = _earlier_upload(caller, idempotency_key, conversation, filename)
+        if earlier is not None:
+            return earlier
     limit = int(inbox_settings.ATTACHMENT_MAX_BYTES)
     if size > limit:
         raise AttachmentTooLarge.over(limit)
@@ -62,34 +79,94 @@ def attachment_upload(
     mime_type = _allowed_type(file)
     width = height = None
     content: File[Any] = File(file)
+    thumbnail: bytes | None = None
     if mime_type in RASTER_IMAGE_TYPES:
         try:
-            image = clean_image(file, mime_type=mime_type)
+            image = clean_image(
+                file,
+                mime_type=mime_type,
+                thumbnail_size=int(inbox_settings.ATTACHMENT_THUMBNAIL_SIZE),
+            )
         except ImageRefused as refused:
             raise ValidationFailed.single(_FILE_FIELD, str(refused), RULE_NOT_ALLOWED) from None
         content, size = ContentFile(image.data), len(image.data)
-        width, height = image.width, image.height
+        width, height, thumbnail = image.width, image.height, image.thumbnail
+    _check_quota(caller=caller, size=size)
     attachment_id = uuid.uuid4()
-    name = f"inbox/attachments/{timezone.now():%Y/%m}/{attachment_id}.{EXTENSIONS[mime_type]}"
+    base = f"inbox/attachments/{timezone.now():%Y/%m}/{attachment_id}"
+    extension = EXTENSIONS[mime_type]
     storage = attachment_storage()
-    stored_name = storage.save(name, content)
+    stored: list[str] = []
     try:
+        stored.append(storage.save(f"{base}.{extension}", content))
+        if thumbnail is not None:
+            stored.append(storage.save(f"{base}.thumb.{extension}", ContentFile(thumbnail)))
         with transaction.atomic():
             attachment = Attachment.objects.create(
                 id=attachment_id,
                 conversation=conversation,
                 uploader_scope=caller.scope,
-                storage_name=stored_name,
+                idempotency_key=idempotency_key,
+                storage_name=stored[0],
+                thumbnail_name=stored[1] if len(stored) > 1 else "",
                 filename=_display_name(filename, mime_type),
                 mime_type=mime_type,
                 size=size,
                 width=width,
                 height=height,
             )
-    except BaseException:
-        storage.delete(stored_name)
+    except BaseException as error:
+        for name in stored:
+            storage.delete(name)
+        if idempotency_key is not None and isinstance(error, IntegrityError):
+            # A concurrent retry with the same key stored it first: that upload is this one.
+            earlier = _earlier_upload(caller, idempotency_key, conversation, filename)
+            if earlier is not None:
+                return earlier
         raise
     return attachment
+
+
+def _earlier_upload(
+    caller: Caller, key: str, conversation: Conversation, filename: str
+) -> Attachment | None:
+    earlier = one_or_none(
+        Attachment.objects.filter(uploader_scope=caller.scope, idempotency_key=key)
+    )
+    if earlier is None:
+        return None
+    same_name = _display_name(filename, earlier.mime_type) == earlier.filename
+    if earlier.conversation_id != conversation.pk or not same_name:
+        raise IdempotencyConflict()
+    return earlier
+
+
+def _check_quota(*, caller: Caller, size: int) -> None:
+    """Refuse ``size`` more bytes from ``caller`` if they would take it past its quota (429
+    with when it may try again; 413 for a file larger than the whole quota).
+
+    Counted from the rows it stored within the window, so every server process agrees. Two
+    uploads racing past the check may overshoot the quota by at most the files in flight.
+    """
+    quota = merged_setting("ATTACHMENT_QUOTA_BYTES").get(caller.kind.value)
+    if quota is None:
+        return
+    window = timedelta(seconds=inbox_settings.ATTACHMENT_QUOTA_WINDOW_SECONDS)
+    now = timezone.now()
+    recent = Attachment.objects.filter(uploader_scope=caller.scope, created_at__gte=now - window)
+    used = recent.aggregate(total=Sum("size"))["total"] or 0
+    if used + size <= quota:
+        return
+    if size > quota:
+        raise AttachmentTooLarge.over(quota)  # waiting would never help
+    # The upload fits once enough of the oldest ones have left the window.
+    freed, retry_after = 0, 1
+    for created_at, stored_size in recent.order_by("created_at").values_list("created_at", "size"):
+        freed += stored_size
+        if used - freed + size <= quota:
+            retry_after = ceil((created_at + window - now).total_seconds())
+            break
+    raise UploadQuotaExceeded.over(quota=quota, used=used, retry_after=retry_after)
 
 
 def _conversation_to_upload_into(
@@ -248,12 +325,13 @@ def attachment_purge_orphans(*, older_than: timedelta | None = None) -> int:
 def _delete_stored_file(sender: Any, instance: Attachment, **kwargs: Any) -> None:
     """A deleted attachment's file goes too (conversation deletes cascade here), once the
     deletion is committed: a rolled-back delete keeps its file."""
-    name = instance.storage_name
+    names = [name for name in (instance.storage_name, instance.thumbnail_name) if name]
 
     def delete() -> None:
-        try:
-            attachment_storage().delete(name)
-        except OSError:
-            logger.warning("inbox: could not delete attachment file %s", name, exc_info=True)
+        for name in names:
+            try:
+                attachment_storage().delete(name)
+            except OSError:
+                logger.warning("inbox: could not delete attachment file %s", name, exc_info=True)
 
     transaction.on_commit(delete)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers, viewsets
@@ -16,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.api.schema import extend_schema
-from inbox.api.views import InboxViewSet, _uuid_path
+from inbox.api.throttling import CallerRateThrottle, UploadRateThrottle
+from inbox.api.views import InboxViewSet, _idempotency_key, _uuid_path
 from inbox.attachments import services
 from inbox.attachments.models import Attachment
 from inbox.attachments.selectors import attachment_for_download
@@ -27,6 +29,7 @@ from inbox.exceptions import (
     RULE_NOT_ALLOWED,
     RULE_REQUIRED,
     AttachmentTooLarge,
+    PermissionDenied,
     ValidationFailed,
 )
 from inbox.identity import Caller
@@ -87,11 +90,20 @@ _ATTACHMENT_SCHEMA = inline_serializer(
 )
 
 
+_LINK_PARAMETERS = [
+    OpenApiParameter("expires", OpenApiTypes.INT, required=True),
+    OpenApiParameter("v", OpenApiTypes.STR, required=True),
+    OpenApiParameter("sig", OpenApiTypes.STR, required=True),
+]
+
+
 class AttachmentViewSet(InboxViewSet):
     """Files in the conversation. Upload, then send a basic item naming the attachment:
     ``{"image": {"id": "<attachment id>"}}`` or ``{"file": {"id": …}}``, without a ``url``."""
 
     parser_classes = [MultiPartParser]
+    # Uploads count against the caller's request budget and its budget of uploads.
+    throttle_classes: list[Any] = [CallerRateThrottle, UploadRateThrottle]
     lookup_field = "attachment_id"
     lookup_value_regex = "[^/]+"
 
@@ -107,6 +119,14 @@ class AttachmentViewSet(InboxViewSet):
 
     @extend_schema(
         operation_id="uploadAttachment",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                description="A retry with the same key returns the original attachment.",
+            )
+        ],
         request={
             "multipart/form-data": inline_serializer(
                 "UploadAttachmentRequest",
@@ -147,21 +167,31 @@ class AttachmentViewSet(InboxViewSet):
             file=upload,
             filename=upload.name or "",
             size=upload.size or 0,
+            idempotency_key=_idempotency_key(request),
         )
         return Response({"attachment": attachment_json(attachment)})
 
     @extend_schema(
         operation_id="downloadAttachment",
-        parameters=[
-            OpenApiParameter("expires", OpenApiTypes.INT, required=True),
-            OpenApiParameter("v", OpenApiTypes.STR, required=True),
-            OpenApiParameter("sig", OpenApiTypes.STR, required=True),
-        ],
+        parameters=_LINK_PARAMETERS,
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="Fetch a sent attachment by its signed, expiring link (the item's url)",
     )
     @action(detail=True, methods=["get"], url_path="content", permission_classes=[])
     def content(self, request: Request, attachment_id: str) -> FileResponse:
+        return self._serve(request, attachment_id, thumbnail=False)
+
+    @extend_schema(
+        operation_id="downloadAttachmentThumbnail",
+        parameters=_LINK_PARAMETERS,
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        summary="Fetch a sent image's thumbnail by its signed link (the item's thumbnailUrl)",
+    )
+    @action(detail=True, methods=["get"], url_path="thumbnail", permission_classes=[])
+    def thumbnail(self, request: Request, attachment_id: str) -> FileResponse:
+        return self._serve(request, attachment_id, thumbnail=True)
+
+    def _serve(self, request: Request, attachment_id: str, *, thumbnail: bool) -> FileResponse:
         caller = request.auth if isinstance(request.auth, Caller) else None
         params = request.query_params
         attachment = attachment_for_download(
@@ -172,11 +202,14 @@ class AttachmentViewSet(InboxViewSet):
             caller=caller,
         )
         inline = attachment.mime_type in RASTER_IMAGE_TYPES
+        if thumbnail and not inline:
+            # Only images have thumbnails; the same refusal as any other wrong link.
+            raise PermissionDenied(_("This link is not valid (expired, forged, or not yours)"))
         content_type = attachment.mime_type
         if content_type == "text/plain":
             content_type += "; charset=utf-8"
         response = FileResponse(
-            attachment.open(),
+            attachment.open(thumbnail=thumbnail),
             as_attachment=not inline,
             filename=attachment.filename,
             content_type=content_type,

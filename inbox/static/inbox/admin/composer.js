@@ -2,6 +2,7 @@
  * message: a retry cannot create a second one. A file's message is sent only once its upload
  * has finished. */
 
+import { formatSize } from "../common/content.js";
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { ApiError, errorMessage, isRetryable, request } from "../common/rest.js";
@@ -28,6 +29,7 @@ export class Composer {
     this.uploads = this.form.querySelector(".inbox-uploads");
     this.sending = false;
     this.savedReplies = new SavedReplies(page, this.textarea);
+    this.retry = null; // {body, key} of the last text message that was not sent
   }
 
   /** The "/" shortcut from outside the composer: into an empty composer, "/" and the list. */
@@ -73,8 +75,9 @@ export class Composer {
     };
   }
 
-  /** Upload ``file`` into the open conversation (progress, cancel), then send it. */
-  async sendFile(file) {
+  /** Upload ``file`` into the open conversation (progress, cancel), then send it; a retry
+   * of the upload reuses its Idempotency-Key ``key``. */
+  async sendFile(file, key = randomKey()) {
     const thread = this.page.thread.current;
     if (!thread) return;
     const name = file.name || "pasted-image";
@@ -86,12 +89,13 @@ export class Composer {
     const cancel = el("button", "button", gettext("Cancel"));
     cancel.type = "button";
     cancel.setAttribute("aria-label", interpolate(gettext("Cancel upload of %(name)s"), { name }));
-    row.append(el("span", null, name), bar, cancel);
+    const size = formatSize(String(file.size));
+    row.append(el("span", null, size ? name + " (" + size + ")" : name), bar, cancel);
     this.uploads.appendChild(row);
     const transfer = uploadFile(this.page.config.attachmentsUrl, {
       file,
       conversationId: thread.id,
-      headers: this.page.headers(),
+      headers: this.page.headers({ "Idempotency-Key": key }),
       onProgress: (fraction) => {
         bar.value = fraction;
       },
@@ -108,20 +112,43 @@ export class Composer {
       const reason = uploaded.status ? errorMessage(uploaded) : gettext("offline");
       const refusal = interpolate(gettext("Not uploaded: %(error)s"), { error: reason });
       row.appendChild(el("span", "inbox-upload-error", refusal));
+      if (!uploaded.status) {
+        const again = el("button", "button", gettext("Retry"));
+        again.type = "button";
+        again.addEventListener("click", () => {
+          row.remove();
+          this.sendFile(file, key);
+        });
+        row.appendChild(again);
+      }
       return;
     }
     cancel.remove();
     bar.value = 1;
-    try {
-      const result = await this.post(this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]), randomKey());
-      row.remove();
-      this.page.acceptMessage(thread.id, result.message, true);
-      this.page.thread.scrollToBottom();
-    } catch (error) {
-      bar.remove();
-      const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
-      row.appendChild(el("span", "inbox-upload-error", refusal));
-    }
+    // One key for every attempt at this message, the Retry button's too: never sent twice.
+    const body = this.messageBody(thread.id, [attachmentItem(uploaded.data.attachment)]);
+    const messageKey = randomKey();
+    const deliver = async () => {
+      try {
+        const result = await this.post(body, messageKey);
+        row.remove();
+        this.page.acceptMessage(thread.id, result.message, true);
+        this.page.thread.scrollToBottom();
+      } catch (error) {
+        bar.remove();
+        const refusal = interpolate(gettext("Not sent: %(error)s"), { error: error.message });
+        const again = el("button", "button", gettext("Retry"));
+        again.type = "button";
+        again.addEventListener("click", () => {
+          refused.remove();
+          again.remove();
+          deliver();
+        });
+        const refused = el("span", "inbox-upload-error", refusal);
+        row.append(refused, again);
+      }
+    };
+    await deliver();
   }
 
   sendFiles(files) {
@@ -134,10 +161,15 @@ export class Composer {
     if (!thread || !text.trim() || this.sending) return;
     this.sending = true;
     const body = this.messageBody(thread.id, [{ text }]);
+    // Sending the same message again after a failure reuses its key: if the first attempt
+    // was stored after all (only its answer was lost), the server returns it, not a copy.
+    const same = this.retry && this.retry.body === JSON.stringify(body);
+    if (!same) this.retry = { body: JSON.stringify(body), key: randomKey() };
     this.error.hidden = true;
     this.button.disabled = true;
     try {
-      const result = await this.post(body, randomKey());
+      const result = await this.post(body, this.retry.key);
+      this.retry = null;
       this.textarea.value = "";
       // Shown from the REST answer: the socket may be down, and its copy is deduplicated.
       this.page.acceptMessage(thread.id, result.message, true);

@@ -1,6 +1,7 @@
 /* The conversation list: filters, pages, rows kept current by events, the unread total. */
 
-import { el } from "../common/dom.js";
+import { mediaUrl } from "../common/content.js";
+import { el, picture } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { compareSequences, maxSequence } from "../common/stream.js";
 import { withQuery } from "../common/rest.js";
@@ -137,6 +138,9 @@ export class ConversationList {
     button.appendChild(el("span", "inbox-conversation-time", formatTime(row.lastActivityDate)));
     const preview = el("span", "inbox-conversation-preview");
     if (row.lastMessageVisibility === VISIBILITY.BUSINESS) preview.appendChild(el("em", null, gettext("Note:") + " "));
+    const thumbnail = mediaUrl(row.previewThumbnailUrl);
+    // Decorative: the preview text names the image.
+    if (thumbnail) preview.appendChild(picture(thumbnail, "", "inbox-conversation-thumbnail"));
     preview.appendChild(document.createTextNode(row.previewText || gettext("No messages yet")));
     button.appendChild(preview);
     if (row.unreadCount > 0) {

@@ -5,6 +5,7 @@
  * Reads and writes go through the REST API (session + CSRF token).
  */
 
+import { previewThumbnail } from "../common/content.js";
 import { gettext, gettext_noop } from "../common/i18n.js";
 import { requestJson } from "../common/rest.js";
 import {
@@ -151,6 +152,7 @@ export class InboxPage {
     if (!message.silent && compareSequences(message.sequence, row.lastMessageSequence) > 0) {
       row.lastMessageSequence = message.sequence;
       row.previewText = message.content.previewText || row.previewText;
+      row.previewThumbnailUrl = previewThumbnail(message);
       row.lastActivityDate = message.createdDate;
       row.lastMessageDirection = message.direction;
       row.lastMessageVisibility = message.visibility;

@@ -10,13 +10,13 @@
  */
 
 import { el, externalLink, picture, safeUrl } from "./dom.js";
-import { gettext } from "./i18n.js";
+import { gettext, interpolate } from "./i18n.js";
 
 /*
  * Links to files uploaded here are paths on the API's site unless INBOX["ATTACHMENT_URL_BASE"]
  * makes them absolute: resolved against the page, and then held to http(s) like any URL.
  */
-function mediaUrl(value) {
+export function mediaUrl(value) {
   if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//")) return safeUrl(value);
   try {
     return safeUrl(new URL(value, document.baseURI).href);
@@ -44,9 +44,11 @@ function imageBubble(image, theme) {
   const name = (image && image.filename) || gettext("Image");
   const src = mediaUrl(image && image.url);
   if (src) {
-    // The preview opens the full-size image in a tab of its own.
+    // The preview (the thumbnail, for images uploaded here) opens the full-size image in a
+    // tab of its own.
     const link = externalLink(src, null, null);
-    const img = picture(src, name);
+    link.setAttribute("aria-label", interpolate(gettext("%(name)s (open full size)"), { name }));
+    const img = picture(mediaUrl(image.thumbnailUrl) || src, name);
     if (image.width && image.height) {
       img.width = image.width;
       img.height = image.height;
@@ -57,6 +59,14 @@ function imageBubble(image, theme) {
     node.appendChild(el("span", theme.classes.muted, name));
   }
   return node;
+}
+
+/** The thumbnail link of a message's first uploaded image (the conversation list shows it). */
+export function previewThumbnail(message) {
+  const basic = message && message.content && message.content.basic;
+  const items = (basic && basic.items) || [];
+  const image = items.map((item) => item && item.image).find((found) => found && found.thumbnailUrl);
+  return image ? mediaUrl(image.thumbnailUrl) : null;
 }
 
 function fileBubble(file, theme) {

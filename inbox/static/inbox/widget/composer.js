@@ -5,6 +5,7 @@
  * message is sent only once the upload has finished.
  */
 
+import { formatSize } from "../common/content.js";
 import { el, randomKey } from "../common/dom.js";
 import { gettext, interpolate } from "../common/i18n.js";
 import { errorMessage, isRetryable } from "../common/rest.js";
@@ -20,8 +21,8 @@ export class Composer {
    * ``post(body, key)`` sends one attempt and resolves to a common/rest.js response (status 0
    * when it could not be sent);
    * ``conversationId()`` is the thread's, if it has one yet; ``onSent(message)`` gets the
-   * stored message; ``upload(file, onProgress)`` starts an upload and returns common/upload.js's
-   * ``{promise, cancel}``.
+   * stored message; ``upload(file, onProgress, key)`` starts an upload (``key``: its
+   * Idempotency-Key) and returns common/upload.js's ``{promise, cancel}``.
    */
   constructor({ ui, post, upload, conversationId, onSent }) {
     this.ui = ui;
@@ -46,12 +47,13 @@ export class Composer {
     this.deliver([{ text }], node, note);
   }
 
-  /** Upload ``file``, then send a message naming it. */
-  sendFile(file) {
+  /** Upload ``file``, then send a message naming it; a retry of the upload reuses its ``key``. */
+  sendFile(file, key = randomKey()) {
     const name = file.name || gettext("Pasted image");
     const node = el("div", "msg mine pending");
     const item = el("div", "bubble-item");
-    item.appendChild(el("div", "upload-name", name));
+    const size = formatSize(String(file.size));
+    item.appendChild(el("div", "upload-name", size ? name + " (" + size + ")" : name));
     const bar = el("progress", "progress");
     bar.max = 1;
     bar.value = 0;
@@ -65,9 +67,13 @@ export class Composer {
     note.appendChild(cancel);
     node.appendChild(note);
     this.show(node);
-    const transfer = this.upload(file, (fraction) => {
-      bar.value = fraction;
-    });
+    const transfer = this.upload(
+      file,
+      (fraction) => {
+        bar.value = fraction;
+      },
+      key
+    );
     cancel.addEventListener("click", () => transfer.cancel());
     transfer.promise.then((response) => {
       if (response.cancelled) {
@@ -80,7 +86,7 @@ export class Composer {
         dismiss.type = "button";
         dismiss.addEventListener("click", () => {
           node.remove();
-          if (!response.status) this.sendFile(file);
+          if (!response.status) this.sendFile(file, key);
         });
         note.appendChild(dismiss);
         return;

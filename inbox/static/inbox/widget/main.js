@@ -38,14 +38,14 @@ class Widget {
           () => this.session.call("POST", "/messages", body, key),
           () => OFFLINE
         ),
-      upload: (file, onProgress) => {
+      upload: (file, onProgress, key) => {
         // The token may not exist yet (first contact): the upload waits for it, cancellably.
         let transfer = null;
         let cancelled = false;
         const promise = this.session.ensureIdentity().then(
           () => {
             if (cancelled) return { ok: false, status: 0, data: null, cancelled: true };
-            transfer = this.session.upload(file, this.conversationId, onProgress);
+            transfer = this.session.upload(file, this.conversationId, onProgress, key);
             return transfer.promise;
           },
           () => OFFLINE

@@ -44,12 +44,15 @@ export class Session {
     return request(this.config.api + path, { method, body, headers });
   }
 
-  /** Upload a file into the caller's conversation: common/upload.js's ``{promise, cancel}``. */
-  upload(file, conversationId, onProgress) {
+  /**
+   * Upload a file into the caller's conversation: common/upload.js's ``{promise, cancel}``.
+   * A retry passes the same ``key``: the server then returns the first upload's attachment.
+   */
+  upload(file, conversationId, onProgress, key) {
     return uploadFile(this.config.api + "/attachments", {
       file,
       conversationId,
-      headers: this.credentials("POST"),
+      headers: { ...this.credentials("POST"), "Idempotency-Key": key },
       onProgress,
     });
   }
