@@ -567,13 +567,16 @@ async def run_load(
     )
 
 
-def server_load(server: Server, requests: list[bytes], args: argparse.Namespace) -> LoadResult:
+def server_load(
+    server: Server, requests: list[bytes], args: argparse.Namespace, *, expect: int = 200
+) -> LoadResult:
     """``run_load`` against ``server`` with the ``load_args`` settings, counting the CPU time
-    of its workers."""
+    of its workers; ``expect`` is the status a completed request answers."""
     result: LoadResult = asyncio_run(
         run_load(
             server.port,
             requests,
+            expect=expect,
             concurrency=args.concurrency,
             duration=args.duration,
             warmup=args.warmup,
@@ -611,6 +614,54 @@ def send_request(api_key: str, conversation_id: object, text: str = "bench") -> 
         f"{API}/messages",
         body={"conversationId": str(conversation_id), "message": text_message(text)},
         headers={"Authorization": api_key},
+    )
+
+
+CONVENTIONAL = "/bench/conventional/messages"
+
+
+def conventional_send_request(token: str, conversation_id: object, text: str = "bench") -> bytes:
+    """The same send through the conventional stack (bench/conventional.py)."""
+    return build_request(
+        "POST",
+        CONVENTIONAL,
+        body={
+            "conversation": str(conversation_id),
+            "direction": "BUSINESS_TO_PARTICIPANT",
+            "visibility": "BUSINESS_AND_PARTICIPANT",
+            "content_type": "BASIC",
+            "content": {"basic": {"items": [{"text": text}]}},
+            "preview_text": text[:256],
+        },
+        headers={"Authorization": f"Token {token}"},
+    )
+
+
+def conventional_list_request(token: str, conversation_id: object, cursor: str = "") -> bytes:
+    """A page of the conventional stack's message list (``cursor``: DRF's, or the first page)."""
+    query = f"conversation={conversation_id}" + (f"&cursor={cursor}" if cursor else "")
+    return build_request(
+        "GET", f"{CONVENTIONAL}?{query}", headers={"Authorization": f"Token {token}"}
+    )
+
+
+def create_conventional_token() -> str:
+    from bench.conventional import create_token
+
+    return create_token()
+
+
+async def open_conventional_stream(port: int, conversation_id: object, token: str) -> Any:
+    """A socket on the conventional stack's consumer for one conversation."""
+    from websockets.asyncio.client import connect
+
+    return await connect(
+        f"ws://{HOST}:{port}/bench/conventional/ws/{conversation_id}/?token={token}",
+        origin=f"http://{HOST}:{port}",  # type: ignore[arg-type]
+        compression=None,
+        ping_interval=None,
+        open_timeout=30,
+        max_queue=None,
     )
 
 
