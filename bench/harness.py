@@ -353,7 +353,7 @@ class Server:
     def origin(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout: float = 60) -> Server:
+    def start(self, timeout: float = 120) -> Server:
         from project.serve import uvicorn_profile_command
 
         command = [
