@@ -716,10 +716,14 @@ def asyncio_run(coroutine: Awaitable[Any]) -> Any:
     return uvloop.run(wrapper())
 
 
-def insert_series(model: Any, count: int, computed: dict[str, str], **constant: Any) -> None:
+def insert_series(
+    model: Any, count: int, computed: dict[str, str], *, start: int = 0, **constant: Any
+) -> None:
     """Insert ``count`` rows of ``model`` with one ``INSERT ... SELECT FROM generate_series``.
 
-    ``computed`` maps field names to SQL expressions of the series variable ``i`` (1..count);
+    The series runs over ``start + 1 .. start + count`` (so a data set can grow in steps).
+
+    ``computed`` maps field names to SQL expressions of the series variable ``i``;
     every other concrete field takes the value of an unsaved ``model(**constant)`` (its
     defaults, ``auto_now_add`` included), so fields added later need no change here. The
     auto-increment primary key is left to the database.
@@ -743,10 +747,10 @@ def insert_series(model: Any, count: int, computed: dict[str, str], **constant: 
         params.append(field_.get_db_prep_save(value, connection))
     sql = (
         f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(expressions)} FROM generate_series(1, %s) AS i"
+        f"SELECT {', '.join(expressions)} FROM generate_series(%s, %s) AS i"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, count])
+        cursor.execute(sql, [*params, start + 1, start + count])
 
 
 def analyze() -> None:

@@ -51,7 +51,7 @@ def main() -> None:
         with h.step("seed"):
             key = h.create_app_key()
         env = h.server_env(db.url)
-        with h.Server("project.asgi:application", env=env, workers=1, name="app") as server:
+        with h.Server("bench.asgi:application", env=env, workers=1, name="app") as server:
             with h.step(f"{args.sockets} business sockets"):
                 rows["business socket (resumed, live, idle)"] = h.asyncio_run(
                     measure(
