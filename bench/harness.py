@@ -765,8 +765,8 @@ def analyze() -> None:
 
 
 # Sockets the server refused with 4013 (try again later: a channel-layer call over its time
-# bound, which a saturated machine produces during thousands of handshakes) and that were
-# opened again, as the browser clients do after a back-off. Reported by the benchmarks.
+# bound, which a saturated machine produces during thousands of handshakes), or whose handshake
+# timed out, and that were opened again, as the browser clients do after a back-off.
 refused_and_retried = 0
 
 
@@ -774,15 +774,19 @@ async def open_stream(
     port: int, path: str, token: str, *, resume: dict[str, Any] | None = None
 ) -> Any:
     """A socket on one of the app's streams, resumed with no replay and live (``ready`` seen);
-    a 4013 refusal is retried after a back-off (up to 10 times), as the app's clients do."""
+    a 4013 refusal or a handshake timeout is retried after a back-off (up to 10 times), as the
+    app's clients do."""
     global refused_and_retried
     from websockets.exceptions import ConnectionClosedError
 
     for attempt in range(10):
         try:
             return await _open_stream_once(port, path, token, resume)
-        except ConnectionClosedError as error:
-            if error.rcvd is None or error.rcvd.code != 4013 or attempt == 9:
+        except (ConnectionClosedError, TimeoutError) as error:
+            refused = isinstance(error, TimeoutError) or (
+                error.rcvd is not None and error.rcvd.code == 4013
+            )
+            if not refused or attempt == 9:
                 raise
             refused_and_retried += 1
             await asyncio.sleep(0.2 * (attempt + 1))

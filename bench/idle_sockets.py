@@ -82,7 +82,7 @@ def main() -> None:
     report.notes.append(
         f"RSS (VmRSS) of the worker after {WARM} warm-up sockets, then after {args.sockets:,} more "
         "and 3 s idle; uvicorn --ws websockets-sansio, no per-message compression, Redis pub/sub layer; "
-        f"handshakes refused with 4013 under the opening burst and retried: {h.refused_and_retried}"
+        f"handshakes refused (4013) or timed out under the opening burst and retried: {h.refused_and_retried}"
     )
     gc.collect()
     report.emit(args)

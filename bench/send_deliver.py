@@ -307,7 +307,7 @@ def main() -> None:
         "(conventional); sequential sends, 2 ms apart; the other sockets are live participant "
         "sockets of other visitors (the floor's: idle sockets on the hello-world process); "
         f"background load: {load_result.get('rate', 0):,.0f} sends/s during the loaded phase; "
-        f"handshakes refused with 4013 under the opening burst and retried: {h.refused_and_retried}"
+        f"handshakes refused (4013) or timed out under the opening burst and retried: {h.refused_and_retried}"
     )
     report.emit(args)
 
