@@ -353,7 +353,7 @@ class Server:
     def origin(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout: float = 60) -> Server:
+    def start(self, timeout: float = 120) -> Server:
         from project.serve import uvicorn_profile_command
 
         command = [
@@ -567,13 +567,16 @@ async def run_load(
     )
 
 
-def server_load(server: Server, requests: list[bytes], args: argparse.Namespace) -> LoadResult:
+def server_load(
+    server: Server, requests: list[bytes], args: argparse.Namespace, *, expect: int = 200
+) -> LoadResult:
     """``run_load`` against ``server`` with the ``load_args`` settings, counting the CPU time
-    of its workers."""
+    of its workers; ``expect`` is the status a completed request answers."""
     result: LoadResult = asyncio_run(
         run_load(
             server.port,
             requests,
+            expect=expect,
             concurrency=args.concurrency,
             duration=args.duration,
             warmup=args.warmup,
@@ -611,6 +614,54 @@ def send_request(api_key: str, conversation_id: object, text: str = "bench") -> 
         f"{API}/messages",
         body={"conversationId": str(conversation_id), "message": text_message(text)},
         headers={"Authorization": api_key},
+    )
+
+
+CONVENTIONAL = "/bench/conventional/messages"
+
+
+def conventional_send_request(token: str, conversation_id: object, text: str = "bench") -> bytes:
+    """The same send through the conventional stack (bench/conventional.py)."""
+    return build_request(
+        "POST",
+        CONVENTIONAL,
+        body={
+            "conversation": str(conversation_id),
+            "direction": "BUSINESS_TO_PARTICIPANT",
+            "visibility": "BUSINESS_AND_PARTICIPANT",
+            "content_type": "BASIC",
+            "content": {"basic": {"items": [{"text": text}]}},
+            "preview_text": text[:256],
+        },
+        headers={"Authorization": f"Token {token}"},
+    )
+
+
+def conventional_list_request(token: str, conversation_id: object, cursor: str = "") -> bytes:
+    """A page of the conventional stack's message list (``cursor``: DRF's, or the first page)."""
+    query = f"conversation={conversation_id}" + (f"&cursor={cursor}" if cursor else "")
+    return build_request(
+        "GET", f"{CONVENTIONAL}?{query}", headers={"Authorization": f"Token {token}"}
+    )
+
+
+def create_conventional_token() -> str:
+    from bench.conventional import create_token
+
+    return create_token()
+
+
+async def open_conventional_stream(port: int, conversation_id: object, token: str) -> Any:
+    """A socket on the conventional stack's consumer for one conversation."""
+    from websockets.asyncio.client import connect
+
+    return await connect(
+        f"ws://{HOST}:{port}/bench/conventional/ws/{conversation_id}/?token={token}",
+        origin=f"http://{HOST}:{port}",  # type: ignore[arg-type]
+        compression=None,
+        ping_interval=None,
+        open_timeout=30,
+        max_queue=None,
     )
 
 
@@ -665,10 +716,14 @@ def asyncio_run(coroutine: Awaitable[Any]) -> Any:
     return uvloop.run(wrapper())
 
 
-def insert_series(model: Any, count: int, computed: dict[str, str], **constant: Any) -> None:
+def insert_series(
+    model: Any, count: int, computed: dict[str, str], *, start: int = 0, **constant: Any
+) -> None:
     """Insert ``count`` rows of ``model`` with one ``INSERT ... SELECT FROM generate_series``.
 
-    ``computed`` maps field names to SQL expressions of the series variable ``i`` (1..count);
+    The series runs over ``start + 1 .. start + count`` (so a data set can grow in steps).
+
+    ``computed`` maps field names to SQL expressions of the series variable ``i``;
     every other concrete field takes the value of an unsaved ``model(**constant)`` (its
     defaults, ``auto_now_add`` included), so fields added later need no change here. The
     auto-increment primary key is left to the database.
@@ -692,10 +747,10 @@ def insert_series(model: Any, count: int, computed: dict[str, str], **constant: 
         params.append(field_.get_db_prep_save(value, connection))
     sql = (
         f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(expressions)} FROM generate_series(1, %s) AS i"
+        f"SELECT {', '.join(expressions)} FROM generate_series(%s, %s) AS i"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, count])
+        cursor.execute(sql, [*params, start + 1, start + count])
 
 
 def analyze() -> None:
@@ -709,10 +764,36 @@ def analyze() -> None:
 # WebSockets
 
 
+# Sockets the server refused with 4013 (try again later: a channel-layer call over its time
+# bound, which a saturated machine produces during thousands of handshakes), or whose handshake
+# timed out, and that were opened again, as the browser clients do after a back-off.
+refused_and_retried = 0
+
+
 async def open_stream(
     port: int, path: str, token: str, *, resume: dict[str, Any] | None = None
 ) -> Any:
-    """A socket on one of the app's streams, resumed with no replay and live (``ready`` seen)."""
+    """A socket on one of the app's streams, resumed with no replay and live (``ready`` seen);
+    a 4013 refusal or a handshake timeout is retried after a back-off (up to 10 times), as the
+    app's clients do."""
+    global refused_and_retried
+    from websockets.exceptions import ConnectionClosedError
+
+    for attempt in range(10):
+        try:
+            return await _open_stream_once(port, path, token, resume)
+        except (ConnectionClosedError, TimeoutError) as error:
+            refused = isinstance(error, TimeoutError) or (
+                error.rcvd is not None and error.rcvd.code == 4013
+            )
+            if not refused or attempt == 9:
+                raise
+            refused_and_retried += 1
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+async def _open_stream_once(port: int, path: str, token: str, resume: dict[str, Any] | None) -> Any:
     from urllib.parse import quote
 
     from websockets.asyncio.client import connect

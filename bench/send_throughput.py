@@ -1,5 +1,6 @@
 """Benchmark 2 — send throughput: sustained sends/s with 50 concurrent clients over 20
-conversations, with the latency distribution; floor: an ASGI hello world under the same load.
+conversations, with the latency distribution; floor: an ASGI hello world under the same load;
+reference: the conventional stack's send (bench/conventional.py) on the same workers.
 
     .venv/bin/python bench/send_throughput.py [--quick] [--duration 15] [--workers 2]
 """
@@ -35,20 +36,25 @@ def main() -> None:
         with h.step("seed"):
             key = h.create_app_key()
             conversations = h.create_conversations(args.conversations)
+            drf_token = h.create_conventional_token()
         requests = [h.send_request(key, conversation) for conversation in conversations]
         results = {}
         env = h.server_env(db.url)
         with h.Server(
-            "project.asgi:application", env=env, workers=args.workers, name="app"
+            "bench.asgi:application", env=env, workers=args.workers, name="app"
         ) as server:
             with h.step(f"send load {args.duration}s"):
                 results["send"] = h.server_load(server, requests, args)
+            conventional = [h.conventional_send_request(drf_token, c) for c in conversations]
+            with h.step(f"conventional send load {args.duration}s"):
+                results["conventional"] = h.server_load(server, conventional, args, expect=201)
         with h.Server("bench.floor_app:app", env=env, workers=args.workers, name="floor") as floor:
             hello = [h.build_request("GET", "/")]
             with h.step(f"hello-world load {args.duration}s"):
                 results["floor"] = h.server_load(floor, hello, args)
     for label, result in (
         ("POST v2/messages (send)", results["send"]),
+        ("conventional: DRF CreateAPIView + on_commit + group_send", results["conventional"]),
         ("floor: ASGI hello world", results["floor"]),
     ):
         ordered = sorted(h.ms(x) for x in result.latencies)
@@ -68,6 +74,8 @@ def main() -> None:
     send_p99 = h.percentile(sorted(h.ms(x) for x in send.latencies), 99)
     report.target("send throughput ≥ 1,000 messages/s", send.rate >= 1000, f"{send.rate:,.0f}/s")
     report.target("send p99 ≤ 20 ms under this load", send_p99 <= 20, f"{send_p99:.1f} ms")
+    versus = send.rate / results["conventional"].rate
+    report.target("send throughput ≥ 2× the conventional stack's", versus >= 2, f"{versus:.2f}×")
     report.notes.append(
         f"send / hello-world throughput: {send.rate / results['floor'].rate:.2f}; "
         f"{args.conversations} conversations, {args.duration:.0f}s measured after a warm-up, "

@@ -1,5 +1,6 @@
 """The project's URLs plus ``bench/plain-insert``: a plain Django view doing the single INSERT
-of a message, the floor that benchmark 7 divides the send path's throughput by."""
+of a message, the floor that benchmark 7 divides the send path's throughput by; plus the
+conventional stack's REST endpoint (bench/conventional.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from bench import conventional
 from inbox.models import Message
 from project.urls import urlpatterns as project_urlpatterns
 
@@ -38,4 +40,8 @@ def plain_insert(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": str(message.pk)})
 
 
-urlpatterns = [path("bench/plain-insert", plain_insert), *project_urlpatterns]
+urlpatterns = [
+    path("bench/plain-insert", plain_insert),
+    *conventional.urlpatterns,
+    *project_urlpatterns,
+]

@@ -1,12 +1,19 @@
 """inbox.asgi.PooledThreadASGIHandler: Django's ASGI handler lending each request a
-reusable thread instead of starting a new one."""
+reusable thread instead of starting a new one, and serving it in one hop to that thread."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.core import signals
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.test import override_settings
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from inbox.asgi import PooledThreadASGIHandler
 
@@ -61,3 +68,91 @@ async def test_concurrent_requests_each_get_their_own_thread_and_all_come_back()
 async def test_only_http_is_served():
     with pytest.raises(ValueError):
         await PooledThreadASGIHandler()({"type": "websocket"}, None, None)
+
+
+# One hop: request_started, the middleware chain and view, and request_finished run in one call
+# of the request's thread; a non-streaming response is closed (its connection returned) before
+# it is sent, a streaming one after its last chunk.
+
+events: list[tuple[str, int]] = []
+
+
+def _record(name: str) -> None:
+    events.append((name, threading.get_ident()))
+
+
+@csrf_exempt
+def _view(request: HttpRequest) -> HttpResponse:
+    _record("view")
+    return HttpResponse(b"echo:" + request.body)
+
+
+def _streaming_view(request: HttpRequest) -> StreamingHttpResponse:
+    _record("view")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b"one", b"two"):
+            _record("chunk")
+            yield part
+
+    return StreamingHttpResponse(chunks())
+
+
+urlpatterns = [path("echo", _view), path("stream", _streaming_view)]
+
+
+@pytest.fixture
+def recorded() -> Iterator[list[tuple[str, int]]]:
+    def started(**kwargs: object) -> None:
+        _record("started")
+
+    def finished(**kwargs: object) -> None:
+        _record("finished")
+
+    events.clear()
+    signals.request_started.connect(started, dispatch_uid="test-asgi-started")
+    signals.request_finished.connect(finished, dispatch_uid="test-asgi-finished")
+    try:
+        yield events
+    finally:
+        signals.request_started.disconnect(dispatch_uid="test-asgi-started")
+        signals.request_finished.disconnect(dispatch_uid="test-asgi-finished")
+
+
+async def call(path_: str, body: bytes = b"") -> tuple[int, bytes, list[str]]:
+    """Status, body, and what had been recorded when the response's start arrived."""
+    handler = PooledThreadASGIHandler()
+    request = {**scope(path_), "method": "POST" if body else "GET"}
+    communicator = ApplicationCommunicator(handler, request)
+    await communicator.send_input({"type": "http.request", "body": body})
+    start = await communicator.receive_output(timeout=10)
+    at_start = [name for name, _ in events]
+    content = b""
+    while True:
+        message = await communicator.receive_output(timeout=10)
+        content += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait(timeout=10)
+    return int(start["status"]), content, at_start
+
+
+@override_settings(ROOT_URLCONF="tests.test_asgi_handler")
+async def test_signals_and_view_share_one_thread_and_the_response_is_closed_before_it_is_sent(
+    recorded: list[tuple[str, int]],
+) -> None:
+    status, content, at_start = await call("/echo", b"hello")
+    assert (status, content) == (200, b"echo:hello")
+    assert at_start == ["started", "view", "finished"]
+    assert [name for name, _ in recorded] == ["started", "view", "finished"]
+    assert len({thread for _, thread in recorded}) == 1
+    assert recorded[0][1] != threading.get_ident()  # not the event loop's thread
+
+
+@override_settings(ROOT_URLCONF="tests.test_asgi_handler")
+async def test_a_streaming_response_is_closed_after_its_last_chunk(
+    recorded: list[tuple[str, int]],
+) -> None:
+    status, content, _ = await call("/stream")
+    assert (status, content) == (200, b"onetwo")
+    assert [name for name, _ in recorded] == ["started", "view", "chunk", "chunk", "finished"]
