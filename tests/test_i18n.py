@@ -235,6 +235,7 @@ def test_the_webhook_admin_and_errors_speak_the_callers_language(staff_user, app
         "/admin/inbox/webhookendpoint/add/",
         {
             "url": "http://127.0.0.1:9/hooks?a=1&b=2",
+            "format": "standard",
             "event_types": json.dumps(["message_sent_to_business"]),
             "is_active": "on",
         },
