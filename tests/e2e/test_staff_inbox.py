@@ -3,7 +3,8 @@
 A staff user logs in through the admin login form, sees the demo conversations, receives a
 visitor's message live, replies and writes an internal note; the visitor's API sees the reply
 and not the note. Hostile text is shown as text. The socket is dropped and resumed without a gap
-or a duplicate. The first test also takes the screenshot shown in the README.
+or a duplicate. The first test also takes the screenshot shown in the README: a snoozed
+conversation assigned to the staff user, while its visitor types in the widget.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,10 @@ import pytest
 
 from inbox import services
 from inbox.content import normalize_content
-from inbox.identity import Caller, CallerKind
+from inbox.identity import Caller, CallerKind, visitor_token_issue
 from inbox.models import Participant, ReadCursor
 from tests.e2e.conftest import assert_policy_refuses_inline_script
+from tests.e2e.test_widget import Widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -131,7 +135,36 @@ def load_demo(server: Any) -> None:
     )
 
 
-def test_staff_inbox_flow(context, asgi_server):
+@contextmanager
+def demo_visitor_typing(browser: Any, server: Any, name: str, text: str) -> Iterator[Widget]:
+    """The demo's visitor ``name`` back on the home page, with the chat open on their
+    conversation (their token in the widget's storage, as their own browser keeps it), typing
+    ``text`` without sending it."""
+    participant = Participant.objects.get(display_name=name)
+    state = {
+        "token": visitor_token_issue(participant.external_id),
+        "visitorId": str(participant.external_id),
+        "conversationId": str(participant.conversation.id),
+        "open": True,
+    }
+    profile = browser.new_context(base_url=server.url, viewport={"width": 1100, "height": 760})
+    profile.set_default_timeout(15_000)
+    try:
+        widget = Widget(profile.new_page())
+        widget.page.goto("/")
+        widget.page.evaluate(
+            "(state) => localStorage.setItem('inbox.widget.v1', JSON.stringify(state))", state
+        )
+        widget.page.reload()
+        widget.wait_live()
+        widget.input.press_sequentially(text, delay=20)
+        yield widget
+        assert widget.errors == []
+    finally:
+        profile.close()
+
+
+def test_staff_inbox_flow(context, browser, asgi_server):
     load_demo(asgi_server)
     page = open_page(context)
 
@@ -223,8 +256,19 @@ def test_staff_inbox_flow(context, asgi_server):
     page.check("input[name=mode][value=reply]")
     page.wait_for_function("() => [...document.images].every((img) => img.complete)")
     row(page, "Visitor from Lisbon").locator(".inbox-unread").wait_for(state="detached")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+
+    # For the screenshot too: Sam snoozes it and takes it, and the visitor is typing as it is
+    # taken, so the README shows status, assignee and a typing indicator together.
+    page.select_option("select[name=snooze]", "hour")
+    page.wait_for_selector(".inbox-thread-status[data-status=SNOOZED]")
+    page.select_option("select.inbox-assignee", label="Sam Staff (me)")
+    row(page, "Visitor from Lisbon").locator(
+        ".inbox-conversation-assignee", has_text="→ you"
+    ).wait_for()
+    with demo_visitor_typing(browser, asgi_server, "Visitor from Lisbon", "Is DHL faster"):
+        page.locator(".inbox-typing", has_text="Visitor from Lisbon is typing…").wait_for()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
 
     # The other content types: form table, file link, image, activity line, system notice.
     row(page, "Ana Contact").click()
