@@ -35,6 +35,7 @@ from inbox.notifications.tokens import Subscriber, read_unsubscribe_token, unsub
 from tests.servers import ServerCluster, asgi_servers, free_port
 
 SITE = "http://shop.example"
+ASSIGNED_YOU = "assigned you a conversation"
 WAIT = 60.0
 
 
@@ -55,18 +56,19 @@ class Mailbox:
             self.received.append(parsed)
         return "250 Message accepted for delivery"
 
-    def to(self, address: str) -> list[EmailMessage]:
+    def to(self, address: str, subject: str = "") -> list[EmailMessage]:
+        """The e-mails to ``address`` (whose subject contains ``subject``)."""
         with self.lock:
-            return [m for m in self.received if m["To"] == address]
+            return [m for m in self.received if m["To"] == address and subject in str(m["Subject"])]
 
-    def wait_for(self, address: str, count: int) -> list[EmailMessage]:
+    def wait_for(self, address: str, count: int, subject: str = "") -> list[EmailMessage]:
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            found = self.to(address)
+            found = self.to(address, subject)
             if len(found) >= count:
                 return found
             time.sleep(0.1)
-        raise AssertionError(f"{address} got {len(self.to(address))} e-mails, not {count}")
+        raise AssertionError(f"{address} got {len(self.to(address, subject))} e-mails, not {count}")
 
 
 @contextlib.contextmanager
@@ -122,7 +124,7 @@ user = get_user_model().objects.create_user(
     is_staff={staff!r})
 if {staff and perms!r}:
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="inbox"))
-out = {{"address": user.email}}
+out = {{"address": user.email, "pk": str(user.pk), "wixUserId": str(user_wire_id(user.pk))}}
 if not {staff!r}:
     conversation, _ = services.conversation_get_or_create(
         kind="MEMBER", external_id=user_wire_id(user.pk), user=user)
@@ -186,6 +188,32 @@ print(json.dumps(out))
             session, "POST", f"/v2/conversations/{conversation}/read", {"sequence": sequence}
         )
         assert response.status_code == 200, response.text
+
+    def assign(self, session: str, conversation: str, wix_user_id: str | None) -> None:
+        response = self.session_call(
+            session,
+            "POST",
+            f"/v2/conversations/{conversation}/assignee",
+            {"wixUserId": wix_user_id},
+        )
+        assert response.status_code == 200, response.text
+
+    def opt_in(self, session: str) -> None:
+        response = self.session_call(
+            session, "PATCH", "/v2/notifications/settings", {"emailUnread": True}
+        )
+        assert response.status_code == 200, response.text
+
+    def assignment_tasks(self, conversation: str) -> list[str]:
+        """The assignees (user pks) of the assignment e-mail tasks enqueued for ``conversation``."""
+        script = f"""
+import json
+from django_tasks_db.models import DBTaskResult
+rows = DBTaskResult.objects.filter(task_path="inbox.notifications.tasks.notify_assignment")
+print(json.dumps([r.args_kwargs["args"][1] for r in rows
+    if r.args_kwargs["args"][0] == {conversation!r}]))
+"""
+        return list(self.shell(script))
 
     def thread(self, conversation: str, audience: str) -> dict[str, Any] | None:
         script = f"""
@@ -377,6 +405,88 @@ def test_staff_who_opted_in_get_unread_participant_messages_unless_a_colleague_r
     assert site.mailbox.to(ben["address"]) == [] and site.mailbox.to(cy["address"]) == []
 
 
+def assignment_emails(site: Site, address: str, count: int) -> list[EmailMessage]:
+    """Wait for ``count`` assignment e-mails to ``address``; the staff who opted in may get
+    unread-message e-mails about the same conversations too, which these tests do not count."""
+    return site.mailbox.wait_for(address, count, subject=ASSIGNED_YOU)
+
+
+@on_the_site
+def test_assigning_to_a_colleague_who_opted_in_emails_them_once_with_a_link_to_the_thread(
+    site,
+) -> None:
+    eva = site.user("eva", staff=True)
+    fay = site.user("fay", staff=True)
+    site.opt_in(eva["session"])
+    gus = site.user("gus")
+    conversation = gus["conversation"]
+    for text in ("first question", "second question", "third question"):
+        site.participant_send(gus["session"], text)
+    note = site.session_call(
+        fay["session"],
+        "POST",
+        "/v2/messages",
+        {
+            "conversationId": conversation,
+            "message": {
+                "direction": "BUSINESS_TO_PARTICIPANT",
+                "visibility": "BUSINESS",
+                "content": {"basic": {"items": [{"text": "internal: refund approved"}]}},
+            },
+        },
+    )
+    assert note.status_code == 200, note.text
+    site.assign(fay["session"], conversation, eva["wixUserId"])
+    [got] = assignment_emails(site, eva["address"], 1)
+    assert got["Subject"] == "fay assigned you a conversation with gus"
+    text, html = text_of(got), html_of(got)
+    assert "fay assigned you a conversation with gus." in text
+    # The last two participant messages as context: not the first one, nor the staff's note.
+    assert "gus: second question\ngus: third question\n" in text
+    assert "second question" in html and "third question" in html
+    assert "first question" not in text + html and "refund approved" not in text + html
+    link = f"{SITE}/admin/inbox/staffinbox/?conversation={conversation}"
+    assert link in text and f'href="{link}"' in html
+    assert got["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = rf"<{re.escape(SITE)}/inbox/notifications/unsubscribe/[^>\s]+>"
+    assert re.fullmatch(unsubscribe, got["List-Unsubscribe"].strip())
+    # One task, one e-mail: a later assignment's e-mail (the worker runs tasks in order) comes
+    # after it with nothing between.
+    assert len(site.assignment_tasks(conversation)) == 1
+    other = site.user("hana")["conversation"]
+    site.assign(fay["session"], other, eva["wixUserId"])
+    first, second = assignment_emails(site, eva["address"], 2)
+    assert first is got and "hana" in second["Subject"]
+    assert site.mailbox.to(fay["address"]) == []
+
+
+@on_the_site
+def test_self_assignment_unassignment_and_a_colleague_who_did_not_opt_in_get_no_email(
+    site,
+) -> None:
+    ida = site.user("ida", staff=True)
+    jo = site.user("jo", staff=True)
+    kai = site.user("kai", staff=True)
+    site.opt_in(ida["session"])
+    site.opt_in(jo["session"])
+    lou = site.user("lou")
+    conversation = lou["conversation"]
+    site.participant_send(lou["session"], "hello?")
+    site.assign(ida["session"], conversation, ida["wixUserId"])  # to herself
+    site.assign(ida["session"], conversation, None)  # unassigned
+    site.assign(ida["session"], conversation, kai["wixUserId"])  # kai did not opt in
+    # None of them enqueued a task: there is nothing for the worker to send.
+    assert site.assignment_tasks(conversation) == []
+    # An assignment that does e-mail (to Jo) is run after anything enqueued before it; when it
+    # has arrived, nobody else got an assignment e-mail about this conversation.
+    site.assign(ida["session"], conversation, jo["wixUserId"])
+    [got] = assignment_emails(site, jo["address"], 1)
+    assert got["Subject"] == "ida assigned you a conversation with lou"
+    assert site.assignment_tasks(conversation) == [jo["pk"]]
+    assert site.mailbox.to(ida["address"], ASSIGNED_YOU) == []
+    assert site.mailbox.to(kai["address"]) == []
+
+
 # In-process: the unsubscribe token, the opt-in's bad input, translations ---------------------
 
 
@@ -470,3 +580,116 @@ def test_a_name_with_line_breaks_cannot_add_a_header(make_conversation, send) ->
         message = emails.build(batch=batch, recipient=recipient).message()
     assert message["Subject"] == "Unread messages from Eve Bcc: victim@example.com: 1"
     assert message["Bcc"] is None
+
+
+# In-process: when the assignment e-mail is (not) enqueued, and what the task checks again ------
+
+
+def assigned_by_rest(client: Any, conversation: Any, user: Any, capture: Any) -> int:
+    """Assign over REST, run what waits for the commit, and count the assignment tasks."""
+    from django_tasks_db.models import DBTaskResult
+
+    from inbox.models import user_wire_id
+
+    with capture(execute=True):
+        response = client.post(
+            f"/inbox/v2/conversations/{conversation.pk}/assignee",
+            {"wixUserId": str(user_wire_id(user.pk))},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    return DBTaskResult.objects.filter(
+        task_path="inbox.notifications.tasks.notify_assignment"
+    ).count()
+
+
+@pytest.fixture
+def colleague(make_user) -> Any:
+    from inbox.notifications.services import staff_notifications_update
+
+    user = make_user("colleague", staff=True)
+    user.email = "colleague@example.com"
+    user.save()
+    staff_notifications_update(user=user, email_unread=True)
+    return user
+
+
+@pytest.mark.django_db
+def test_no_assignment_email_is_enqueued_while_notify_site_url_is_empty(
+    staff_client, colleague, make_conversation, django_capture_on_commit_callbacks
+) -> None:
+    conversation = make_conversation()
+    capture = django_capture_on_commit_callbacks
+    with override_settings(INBOX={"NOTIFY_SITE_URL": ""}):
+        assert assigned_by_rest(staff_client, conversation, colleague, capture) == 0
+    other = make_conversation()
+    with override_settings(INBOX={"NOTIFY_SITE_URL": SITE}):
+        assert assigned_by_rest(staff_client, other, colleague, capture) == 1
+
+
+@pytest.mark.django_db
+def test_the_task_emails_only_a_current_assignee_who_may_still_be_emailed(
+    staff_client, colleague, make_conversation, django_capture_on_commit_callbacks, send
+) -> None:
+    from django.core import mail
+
+    from inbox.models import Conversation
+    from inbox.notifications.services import (
+        notifications_deliver_assignment,
+        staff_notifications_update,
+    )
+
+    conversation = make_conversation()
+    send(conversation.pk, "where is my parcel?", direction="PARTICIPANT_TO_BUSINESS")
+    with override_settings(INBOX={"NOTIFY_SITE_URL": SITE}):
+        assigned_by_rest(staff_client, conversation, colleague, django_capture_on_commit_callbacks)
+
+        def deliver() -> int:
+            return notifications_deliver_assignment(
+                conversation_id=conversation.pk, assignee_pk=str(colleague.pk), assigned_by="staff"
+            )
+
+        assert deliver() == 1
+        assert "where is my parcel?" in mail.outbox[-1].body
+        # Reassigned meanwhile: the e-mail would be about a conversation no longer theirs.
+        Conversation.objects.filter(pk=conversation.pk).update(assignee=None)
+        assert deliver() == 0
+        Conversation.objects.filter(pk=conversation.pk).update(assignee=colleague)
+        # Opted out, or lost the view permission, since the assignment.
+        staff_notifications_update(user=colleague, email_unread=False)
+        assert deliver() == 0
+        staff_notifications_update(user=colleague, email_unread=True)
+        colleague.user_permissions.clear()
+        assert deliver() == 0
+    assert len(mail.outbox) == 1
+
+
+ASSIGNED = {
+    "pt": ("staff atribuiu a você uma conversa com Ana", "Abrir a conversa:"),
+    "ar": ("أسند إليك staff محادثة مع Ana", "افتح المحادثة:"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", sorted(ASSIGNED))
+def test_assignment_emails_are_in_the_sites_language(language, make_conversation) -> None:
+    from inbox.models import Participant
+
+    conversation = make_conversation()
+    Participant.objects.filter(pk=conversation.participant_id).update(display_name="Ana")
+    conversation.refresh_from_db()
+    recipient = emails.Recipient(
+        address="x@example.com", key="u1", subscriber=Subscriber(user_pk="1")
+    )
+    with override_settings(LANGUAGE_CODE=language, INBOX={"NOTIFY_SITE_URL": SITE}):
+        message = emails.build_assignment(
+            assignment=emails.Assignment(
+                conversation=conversation, assigned_by="staff", context=[]
+            ),
+            recipient=recipient,
+        )
+    subject, open_line = ASSIGNED[language]
+    assert message.subject == subject
+    assert open_line in message.body and EXPECTED[language][2] in message.body
+    html, _type = message.alternatives[0]
+    assert ('dir="rtl"' in str(html)) is (language == "ar")

@@ -99,38 +99,99 @@ def sender_name(message: Message, conversation: Conversation) -> str:
 
 def build(*, batch: Batch, recipient: Recipient) -> EmailMultiAlternatives:
     """One e-mail of ``batch`` to ``recipient``, rendered in the site's language."""
-    unsubscribe_url, list_headers = unsubscribe_headers(recipient.subscriber)
     participant_audience = batch.audience == NotificationThread.Audience.PARTICIPANT
     with translation.override(settings.LANGUAGE_CODE):
         new_ids = {message.pk for message in batch.new}
         context: dict[str, Any] = {
-            "business_name": inbox_settings.BUSINESS_NAME,
             "participant_name": batch.conversation.participant.display_name,
-            "messages": [
-                {
-                    "sender": sender_name(message, batch.conversation),
-                    "text": message.preview_text,
-                    "created_at": message.created_at,
-                    "is_new": message.pk in new_ids,
-                }
-                for message in batch.thread
-            ],
+            "messages": _messages(batch.thread, batch.conversation, new_ids=new_ids),
             "link": chat_url(batch.conversation)
             if participant_audience
             else staff_thread_url(batch.conversation),
-            "unsubscribe_url": unsubscribe_url,
         }
         name = "participant" if participant_audience else "staff"
-        # Names come from participants: one line, or the mail framework refuses the header.
-        subject = " ".join(_subject(batch=batch, participant_audience=participant_audience).split())
-        text = render_to_string(f"inbox/email/{name}_messages.txt", context)
-        html = render_to_string(f"inbox/email/{name}_messages.html", context)
+        return _compose(
+            template=f"inbox/email/{name}_messages",
+            subject=_subject(batch=batch, participant_audience=participant_audience),
+            context=context,
+            recipient=recipient,
+            headers=threading_headers(batch=batch, recipient_key=recipient.key),
+        )
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What an assignment e-mail is about: the conversation, who assigned it, and the last
+    participant messages (oldest first) as context."""
+
+    conversation: Conversation
+    assigned_by: str
+    context: Sequence[Message]
+
+
+def build_assignment(*, assignment: Assignment, recipient: Recipient) -> EmailMultiAlternatives:
+    """The e-mail telling ``recipient`` a colleague assigned them ``assignment.conversation``."""
+    conversation = assignment.conversation
+    with translation.override(settings.LANGUAGE_CODE):
+        participant = conversation.participant.display_name or gettext("Visitor")
+        subject = gettext("%(assigner)s assigned you a conversation with %(participant)s") % {
+            "assigner": assignment.assigned_by,
+            "participant": participant,
+        }
+        return _compose(
+            template="inbox/email/staff_assigned",
+            subject=subject,
+            context={
+                "assigned_by": assignment.assigned_by,
+                "participant_name": participant,
+                "messages": _messages(assignment.context, conversation, new_ids=set()),
+                "link": staff_thread_url(conversation),
+            },
+            recipient=recipient,
+            headers={},
+        )
+
+
+def _messages(
+    messages: Sequence[Message], conversation: Conversation, *, new_ids: set[Any]
+) -> list[dict[str, Any]]:
+    """The messages as the templates show them (``inbox/email/thread.html``)."""
+    return [
+        {
+            "sender": sender_name(message, conversation),
+            "text": message.preview_text,
+            "created_at": message.created_at,
+            "is_new": message.pk in new_ids,
+        }
+        for message in messages
+    ]
+
+
+def _compose(
+    *,
+    template: str,
+    subject: str,
+    context: dict[str, Any],
+    recipient: Recipient,
+    headers: dict[str, str],
+) -> EmailMultiAlternatives:
+    """Render ``template`` (``.txt`` and ``.html``) into an e-mail to ``recipient`` with its
+    unsubscribe link and headers; called inside the site's language."""
+    unsubscribe_url, list_headers = unsubscribe_headers(recipient.subscriber)
+    context = {
+        "business_name": inbox_settings.BUSINESS_NAME,
+        "unsubscribe_url": unsubscribe_url,
+        **context,
+    }
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
     email = EmailMultiAlternatives(
-        subject=subject,
+        # Names come from participants and users: one line, or the mail framework refuses it.
+        subject=" ".join(subject.split()),
         body=text,
         from_email=inbox_settings.NOTIFY_FROM_EMAIL or settings.DEFAULT_FROM_EMAIL,
         to=[recipient.address],
-        headers={**threading_headers(batch=batch, recipient_key=recipient.key), **list_headers},
+        headers={**headers, **list_headers},
     )
     email.attach_alternative(html, "text/html")
     return email

@@ -93,3 +93,17 @@ def email_address(user: Any) -> str:
 
 def staff_email_enabled(*, user: Any) -> bool:
     return StaffNotificationSettings.objects.filter(user=user, email_unread=True).exists()
+
+
+def staff_email_recipient(*, user_pk: Any) -> Any | None:
+    """The staff user ``user_pk`` if they may be e-mailed now (``staff_email_recipients``)."""
+    return next((user for user in staff_email_recipients() if str(user.pk) == str(user_pk)), None)
+
+
+def last_participant_messages(*, conversation: Conversation, limit: int) -> list[Message]:
+    """The conversation's last ``limit`` non-silent participant messages as staff see them,
+    oldest first: the context an assignment e-mail shows."""
+    messages = visible_messages(
+        conversation_id=conversation.pk, visibility=Message.Visibility.BUSINESS
+    ).filter(direction=Message.Direction.PARTICIPANT_TO_BUSINESS, silent=False)
+    return list(reversed(messages.order_by("-sequence")[:limit]))

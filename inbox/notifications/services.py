@@ -34,6 +34,8 @@ Audience = NotificationThread.Audience
 STALE_SCHEDULE = timedelta(minutes=10)
 # After the mail server refused or could not be reached, the batch is tried again this much later.
 RETRY_AFTER = timedelta(minutes=1)
+# How many of the last participant messages an assignment e-mail shows.
+ASSIGNMENT_CONTEXT_MESSAGES = 2
 
 
 def notifications_message_sent(*, message: Message, send_notifications: bool) -> None:
@@ -146,14 +148,7 @@ def _recipients(
     *, thread: NotificationThread, conversation: Conversation
 ) -> list[emails.Recipient]:
     if thread.audience == Audience.STAFF:
-        return [
-            emails.Recipient(
-                address=selectors.email_address(user),
-                key=f"u{user.pk}",
-                subscriber=Subscriber(user_pk=str(user.pk)),
-            )
-            for user in selectors.staff_email_recipients()
-        ]
+        return [_staff_recipient(user) for user in selectors.staff_email_recipients()]
     participant = conversation.participant
     if selectors.participant_opted_out(participant_id=participant.pk):
         return []
@@ -169,6 +164,14 @@ def _recipients(
     ]
 
 
+def _staff_recipient(user: Any) -> emails.Recipient:
+    return emails.Recipient(
+        address=selectors.email_address(user),
+        key=f"u{user.pk}",
+        subscriber=Subscriber(user_pk=str(user.pk)),
+    )
+
+
 def _put_back(*, conversation_id: uuid.UUID, audience: str, notified: int) -> None:
     """Undo a batch's delivery that failed, and schedule another try."""
     with transaction.atomic():
@@ -180,6 +183,56 @@ def _put_back(*, conversation_id: uuid.UUID, audience: str, notified: int) -> No
         if thread.scheduled_for is None:
             _schedule(thread, at=timezone.now() + RETRY_AFTER)
         thread.save(update_fields=["notified_sequence", "emails_sent", "scheduled_for"])
+
+
+def notifications_conversation_assigned(
+    *, conversation_id: uuid.UUID, assignee: Any, assigned_by: str, self_assigned: bool
+) -> None:
+    """Called by ``conversation_assign`` inside its transaction when it assigned the
+    conversation to ``assignee``: if that is a colleague (not the caller) who may be e-mailed,
+    a task e-mails them once the assignment has committed (never inside the request)."""
+    if not inbox_settings.NOTIFY_SITE_URL or self_assigned:
+        return
+    if not selectors.staff_email_enabled(user=assignee):
+        return
+    from inbox.notifications.tasks import notify_assignment
+
+    transaction.on_commit(
+        lambda: notify_assignment.enqueue(str(conversation_id), str(assignee.pk), assigned_by)
+    )
+
+
+def notifications_deliver_assignment(
+    *, conversation_id: uuid.UUID, assignee_pk: str, assigned_by: str
+) -> int:
+    """The task's work: e-mail the assignee if the conversation is still theirs and they may
+    still be e-mailed (opted in, the view permission, an address); returns how many e-mails
+    went out (0 or 1). A failed send is logged and not retried: the staff page shows the
+    assignment anyway."""
+    conversation = (
+        Conversation.objects.select_related("participant").filter(pk=conversation_id).first()
+    )
+    if conversation is None or str(conversation.assignee_id) != assignee_pk:
+        return 0
+    user = selectors.staff_email_recipient(user_pk=assignee_pk)
+    if user is None:
+        return 0
+    message = emails.build_assignment(
+        assignment=emails.Assignment(
+            conversation=conversation,
+            assigned_by=assigned_by,
+            context=selectors.last_participant_messages(
+                conversation=conversation, limit=ASSIGNMENT_CONTEXT_MESSAGES
+            ),
+        ),
+        recipient=_staff_recipient(user),
+    )
+    try:
+        with get_connection() as connection:
+            return int(connection.send_messages([message]) or 0)
+    except Exception:
+        logger.exception("inbox: assignment e-mail for %s failed", conversation_id)
+        return 0
 
 
 def notifications_unsubscribe(*, subscriber: Subscriber) -> bool:

@@ -15,3 +15,11 @@ def notify_conversation(conversation_id: str, audience: str) -> int:
     return services.notifications_deliver(
         conversation_id=uuid.UUID(conversation_id), audience=audience
     )
+
+
+@task()
+def notify_assignment(conversation_id: str, assignee_pk: str, assigned_by: str) -> int:
+    """E-mail a staff user that a colleague assigned them a conversation."""
+    return services.notifications_deliver_assignment(
+        conversation_id=uuid.UUID(conversation_id), assignee_pk=assignee_pk, assigned_by=assigned_by
+    )

@@ -1,6 +1,7 @@
 """Assignment: the staff user working a conversation, or nobody. Assigning grants nothing (the
 selectors alone decide who sees what); it leaves a staff-only entry in the thread and publishes
-``conversation_assigned`` to the business stream, which is how the assignee's page hears of it."""
+``conversation_assigned`` to the business stream, which is how the assignee's page hears of it;
+a colleague who opted in to e-mail is also e-mailed (``inbox.notifications``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from inbox.exceptions import RULE_EXISTS, PermissionDenied, ValidationFailed
 from inbox.identity import Caller
 from inbox.models import Conversation, user_display_name
+from inbox.notifications.services import notifications_conversation_assigned
 from inbox.realtime import events
 from inbox.realtime.groups import business_group
 from inbox.realtime.publish import publish_on_commit
@@ -72,5 +74,12 @@ def conversation_assign(
                 assigned_by={caller.sender_kind: str(caller.id)},
             ),
         )
+        if assignee is not None:
+            notifications_conversation_assigned(
+                conversation_id=row.pk,
+                assignee=assignee,
+                assigned_by=who,
+                self_assigned=caller.user is not None and caller.user.pk == assignee.pk,
+            )
     conversation.assignee = assignee
     return AssignmentChange(assignee=assignee, changed=True)
