@@ -97,21 +97,26 @@ def _staff_read(*, caller: Caller, conversation: Conversation, sequence: int) ->
 
 def _read_cursor_advance(*, conversation: Conversation, user: Any, sequence: int) -> bool:
     cursors = ReadCursor.objects.filter(conversation=conversation, user=user)
-    if cursors.filter(sequence__lt=sequence).update(sequence=sequence, updated_at=timezone.now()):
+
+    def advance() -> bool:
+        behind = cursors.filter(sequence__lt=sequence)
+        return bool(behind.update(sequence=sequence, updated_at=timezone.now()))
+
+    if advance():
         return True
-    if sequence <= 0 or cursors.exists():
+    if sequence <= 0:
         return False
+    if cursors.exists():
+        # The row may have been committed by a concurrent first read after our UPDATE's
+        # snapshot (PostgreSQL, READ COMMITTED): this UPDATE's newer snapshot sees it.
+        return advance()
     try:
         with transaction.atomic():
             ReadCursor.objects.create(conversation=conversation, user=user, sequence=sequence)
         return True
     except IntegrityError:
         # A concurrent first read created the row; move it if it stands behind ours.
-        return bool(
-            cursors.filter(sequence__lt=sequence).update(
-                sequence=sequence, updated_at=timezone.now()
-            )
-        )
+        return advance()
 
 
 def conversation_mark_unread(*, caller: Caller, conversation: Conversation) -> ReadState:
