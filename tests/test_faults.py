@@ -3,7 +3,8 @@ invoked / ok / fail / unknown, socket clients reconnect and resume as the pages 
 end every acknowledged message is on every client that may see it exactly once, in sequence
 order, and nothing else is there.
 
-- Redis (a private redis-server) stopped for a second while messages flow at 100/s;
+- Redis (a private redis-server) stopped for a second while messages flow at 100/s (second CI
+  pass only: INBOX_FAULT_TESTS=1);
 - one of two server processes killed with SIGKILL while 20 clients hold sockets;
 - 1,000 socket connect/disconnect cycles leak no file descriptor or database connection;
 - PostgreSQL restarted under load (second CI pass only: it disrupts everything else on the
@@ -212,6 +213,12 @@ def http_client() -> httpx.AsyncClient:
 # Redis outage ------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    os.environ.get("INBOX_FAULT_TESTS") != "1",
+    reason="heavy (two servers at 100 sends/s through an outage, a 5 s bound): second CI pass "
+    "only (INBOX_FAULT_TESTS=1); on SQLite the two servers share one file lock and leave no "
+    "headroom",
+)
 async def test_redis_stopped_for_a_second_at_100_messages_per_second() -> None:
     with redis_server() as redis, asgi_servers(2, redis_url=redis.url) as cluster:
         key = await asyncio.to_thread(cluster.create_app_key)
