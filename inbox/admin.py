@@ -23,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from inbox import selectors, services
+from inbox.admin_shown_once import shown_once_response
 from inbox.conf import inbox_settings
 from inbox.i18n import js_catalog
 from inbox.models import (
@@ -220,23 +221,15 @@ class AppAdmin(admin.ModelAdmin):
         raw_key = getattr(obj, "_inbox_raw_key", None)
         if raw_key is None:
             return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"API key of {obj.name}",
-            "opts": self.opts,
-            "app": obj,
-            "raw_key": raw_key,
-            "changelist_url": reverse(
-                "admin:inbox_app_changelist", current_app=self.admin_site.name
-            ),
-            "change_url": reverse(
-                "admin:inbox_app_change", args=[obj.pk], current_app=self.admin_site.name
-            ),
-        }
-        response = TemplateResponse(request, "admin/inbox/app/key_created.html", context)
-        # Never kept by a browser or a proxy cache: this is the one time the key is shown.
-        response["Cache-Control"] = "no-store"
-        return response
+        return shown_once_response(
+            self,
+            request,
+            obj,
+            template="admin/inbox/app/key_created.html",
+            title=f"API key of {obj.name}",
+            app=obj,
+            raw_key=raw_key,
+        )
 
 
 class StaffInboxAdmin(admin.ModelAdmin):

@@ -16,11 +16,11 @@ from django.contrib.admin import helpers, widgets
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from inbox.admin_shown_once import shown_once_response
 from inbox.exceptions import InboxError, ValidationFailed
 from inbox.models import adopt_saved
 from inbox.webhooks import services
@@ -173,24 +173,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         secret = getattr(obj, "_inbox_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
-        name = self.admin_site.name
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Webhook endpoint secret"),
-            "opts": self.opts,
-            "subject": obj.url,
-            "endpoint": obj,
-            "secret": secret,
-            "changelist_url": reverse("admin:inbox_webhookendpoint_changelist", current_app=name),
-            "change_url": reverse(
-                "admin:inbox_webhookendpoint_change", args=[obj.pk], current_app=name
-            ),
-        }
-        response = TemplateResponse(
-            request, "admin/inbox/webhookendpoint/secret_created.html", context
+        return shown_once_response(
+            self,
+            request,
+            obj,
+            template="admin/inbox/webhookendpoint/secret_created.html",
+            title=gettext("Webhook endpoint secret"),
+            subject=obj.url,
+            endpoint=obj,
+            secret=secret,
         )
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class WebhookAttemptInline(admin.TabularInline):
